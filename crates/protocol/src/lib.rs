@@ -290,8 +290,8 @@ pub struct EmailLinkRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailLinkResponse {
     pub flow_id: FlowId,
-    pub expires_at: Timestamp,
-    pub resend_after: Timestamp,
+    pub expires_at: DateTime<Utc>,
+    pub resend_after: DateTime<Utc>,
 }
 
 /// `POST /v1/auth/token`.
@@ -320,7 +320,7 @@ pub struct Account {
     pub email: String,
     pub display_name: String,
     pub initials: String,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// `PATCH /v1/me`.
@@ -373,10 +373,10 @@ pub struct Session {
     pub id: SessionId,
     pub device: Device,
     pub ip: String,
-    pub created_at: Timestamp,
-    pub last_active_at: Timestamp,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: DateTime<Utc>,
     /// `min(last_active_at + idle timeout, created_at + absolute lifetime)`.
-    pub expires_at: Timestamp,
+    pub expires_at: DateTime<Utc>,
     pub state: SessionState,
     /// True only for the session whose token made the call (or owns the stream).
     pub current: bool,
@@ -525,7 +525,7 @@ pub struct Revocation {
     /// The device name of the session that did it (its own for `logged_out`);
     /// null for expiry and eviction.
     pub by_device: Option<String>,
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
 }
 
 /// Every error answer: one flat object.
@@ -624,7 +624,7 @@ pub struct DevMail {
     pub subject: String,
     pub text: String,
     pub html: String,
-    pub sent_at: Timestamp,
+    pub sent_at: DateTime<Utc>,
 }
 
 /// `POST /dev/clock`.
@@ -637,7 +637,7 @@ pub struct ClockAdvanceRequest {
 /// The answer to `POST /dev/clock`: the server's time after the move.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockResponse {
-    pub now: Timestamp,
+    pub now: DateTime<Utc>,
 }
 
 /// One line printed by `latchd seed`.

@@ -1,0 +1,50 @@
+//! The account: `GET /v1/me`, `PATCH /v1/me`.
+
+use axum::extract::State;
+use latch_protocol::{normalize_name, Account, ErrorBody, UpdateAccountRequest};
+
+use super::{Bearer, Json};
+use crate::error::{ApiError, ApiResult};
+use crate::{store, AppState};
+
+#[utoipa::path(get, path = "/v1/me", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = Account),
+        (status = 401, description = "unauthenticated or session_revoked (with reason, by_device, at)", body = ErrorBody),
+        (status = 503, description = "unavailable", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    Bearer(token): Bearer,
+) -> ApiResult<axum::Json<Account>> {
+    let account = app
+        .as_session(token, false, |tx, _, me, _| {
+            store::account(tx, &me.account_id)
+        })
+        .await?;
+    Ok(axum::Json(account.to_wire()))
+}
+
+#[utoipa::path(patch, path = "/v1/me", tag = "account", security(("bearer" = [])),
+    request_body = UpdateAccountRequest,
+    responses(
+        (status = 200, description = "The renamed account", body = Account),
+        (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
+        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
+        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
+        (status = 503, description = "unavailable", body = ErrorBody),
+    ))]
+pub async fn rename(
+    State(app): State<AppState>,
+    Bearer(token): Bearer,
+    Json(request): Json<UpdateAccountRequest>,
+) -> ApiResult<axum::Json<Account>> {
+    let name = normalize_name(&request.display_name)
+        .map_err(|e| ApiError::invalid(format!("display_name {e}")))?;
+    let account = app
+        .as_session(token, true, move |tx, _, me, _| {
+            store::rename_account(tx, &me.account_id, &name)
+        })
+        .await?;
+    Ok(axum::Json(account.to_wire()))
+}

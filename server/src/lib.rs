@@ -1,0 +1,207 @@
+//! `latchd`, Latch's reference account server: passwordless sign-in by
+//! emailed link or code, sessions per device, four ways to sign out, and a
+//! live event stream — the whole of DESIGN §3 over axum and SQLite.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+mod html;
+pub mod http;
+pub mod limits;
+pub mod mail;
+pub mod secrets;
+pub mod seed;
+pub mod store;
+
+use clock::{duration_ms, Clock};
+use config::ServeArgs;
+use db::Db;
+use error::ApiResult;
+use events::Hub;
+use limits::IpLimiter;
+use mail::{DevMailbox, Mailer};
+use store::{Lifetimes, SessionRow};
+
+/// How often expiry and idleness are swept (DESIGN: at least once a minute).
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// What every handler reads.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub clock: Arc<Clock>,
+    pub lifetimes: Lifetimes,
+    pub config: ServeArgs,
+    pub mailer: Mailer,
+    pub ip_limiter: IpLimiter,
+    pub log_salt: secrets::LogSalt,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn now_ms(&self) -> clock::Millis {
+        self.clock.now_ms()
+    }
+
+    /// Authenticates `token` and runs `f` in the same transaction, so what a
+    /// session does and whether it is still live can't drift apart.
+    pub async fn as_session<T, F>(&self, token: String, touch: bool, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(
+                &rusqlite::Transaction<'_>,
+                &mut db::Outbox,
+                &SessionRow,
+                clock::Millis,
+            ) -> ApiResult<T>
+            + Send
+            + 'static,
+    {
+        let lifetimes = self.lifetimes;
+        let now = self.now_ms();
+        self.db
+            .write(move |tx, outbox| {
+                match store::authenticate(tx, outbox, &token, &lifetimes, now, touch)? {
+                    Ok(me) => f(tx, outbox, &me, now).map(Ok),
+                    Err(refusal) => Ok(Err(refusal)),
+                }
+            })
+            .await?
+    }
+
+    /// Expires, idles and prunes; what the background sweep and `POST
+    /// /dev/clock` run.
+    pub async fn sweep(&self) -> ApiResult<()> {
+        let lifetimes = self.lifetimes;
+        let now = self.now_ms();
+        self.ip_limiter.prune(now);
+        self.db
+            .write(move |tx, outbox| {
+                store::refresh(tx, outbox, None, &lifetimes, now)?;
+                store::prune(tx, now)
+            })
+            .await
+    }
+
+    pub fn tag(&self, id: &str) -> String {
+        self.log_salt.tag(id)
+    }
+}
+
+/// The database file: `--database`, else the platform data directory.
+pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+    flag.map(Ok).unwrap_or_else(config::default_database)
+}
+
+/// Builds the state from flags; fails with a message a person can act on.
+pub fn build_state(args: ServeArgs, shutdown: watch::Receiver<bool>) -> Result<AppState, String> {
+    config::check(&args)?;
+    let public_url = match &args.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{}/", args.listen)
+            .parse()
+            .map_err(|e| format!("can't derive --public-url from --listen: {e}"))?,
+    };
+    let db = Db::open(&database_path(args.database.clone())?, Hub::new())?;
+    let clock = Arc::new(Clock::default());
+    let mailbox = args.dev.then(DevMailbox::default);
+    let mailer = Mailer::new(
+        public_url,
+        &args.mail_from,
+        args.smtp_url.as_ref(),
+        mailbox,
+        clock.clone(),
+    )?;
+    Ok(AppState(Arc::new(Inner {
+        db,
+        clock,
+        lifetimes: Lifetimes {
+            idle_ms: duration_ms(args.idle_timeout),
+            absolute_ms: duration_ms(args.absolute_lifetime),
+        },
+        ip_limiter: IpLimiter::new(args.auth_requests_per_minute),
+        config: args,
+        mailer,
+        log_salt: secrets::LogSalt::new(),
+        shutdown,
+    })))
+}
+
+/// Serves until SIGINT or SIGTERM, then closes event streams and finishes
+/// the requests in flight.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let (stop, shutdown) = watch::channel(false);
+    let state = build_state(args, shutdown)?;
+    let listener = tokio::net::TcpListener::bind(state.config.listen)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", state.config.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests and scripts read this line to find an ephemeral port.
+    println!("latchd listening on http://{local}");
+    tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
+
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper.sweep().await {
+                tracing::warn!(error = %e, "sweep failed; will try again");
+            }
+        }
+    });
+
+    let app = http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    })
+    .await
+    .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
