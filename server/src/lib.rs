@@ -112,11 +112,16 @@ pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 /// Builds the state from flags; fails with a message a person can act on.
-pub fn build_state(args: ServeArgs, shutdown: watch::Receiver<bool>) -> Result<AppState, String> {
-    config::check(&args)?;
+/// `local` is the bound address (the default public URL names its real port,
+/// also when `--listen` asked for port 0).
+pub fn build_state(
+    args: ServeArgs,
+    local: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> Result<AppState, String> {
     let public_url = match &args.public_url {
         Some(url) => url.clone(),
-        None => format!("http://{}/", args.listen)
+        None => format!("http://{local}/")
             .parse()
             .map_err(|e| format!("can't derive --public-url from --listen: {e}"))?,
     };
@@ -148,12 +153,13 @@ pub fn build_state(args: ServeArgs, shutdown: watch::Receiver<bool>) -> Result<A
 /// Serves until SIGINT or SIGTERM, then closes event streams and finishes
 /// the requests in flight.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    config::check(&args)?;
     let (stop, shutdown) = watch::channel(false);
-    let state = build_state(args, shutdown)?;
-    let listener = tokio::net::TcpListener::bind(state.config.listen)
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| format!("can't listen on {}: {e}", state.config.listen))?;
+        .map_err(|e| format!("can't listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = build_state(args, local, shutdown)?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
     tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
