@@ -36,12 +36,10 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("latchd.log");
         let database = dir.path().join("latchd.sqlite3");
-        let mut args: Vec<String> = vec![
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--database".into(),
-            database.display().to_string(),
-        ];
+        let mut args: Vec<String> = vec!["--listen".into(), "127.0.0.1:0".into()];
+        if !extra.contains(&"--database") {
+            args.extend(["--database".to_owned(), database.display().to_string()]);
+        }
         if dev {
             args.push("--dev".into());
         }
@@ -418,4 +416,9 @@ impl EventStream {
 pub fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
+}
+
+/// `span` is `expected` plus the real time a test takes (under 5 s).
+pub fn about(span: chrono::Duration, expected: chrono::Duration) -> bool {
+    span >= expected && span < expected + chrono::Duration::seconds(5)
 }
