@@ -176,6 +176,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     });
 
     let app = http::router(state);
+    // Without TCP_NODELAY an event frame written right after the stream's
+    // headers waits for the peer's delayed ACK (Nagle): ~40 ms per revoke.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "can't set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
