@@ -4,7 +4,7 @@
 
 use latch_protocol::{
     initials, Account, AccountId, AppKind, Device, Event, Platform, Revocation, RevocationReason,
-    Session, SessionId, SessionRevoked, SessionState, SessionToken,
+    Session, SessionId, SessionRevoked, SessionState, SessionToken, TokenRequest,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
@@ -216,13 +216,12 @@ pub struct Exchanged {
 pub fn exchange(
     tx: &Transaction<'_>,
     outbox: &mut Outbox,
-    flow_id: &str,
-    typed_code: &str,
-    verifier: &str,
+    request: &TokenRequest,
     ip: &str,
     lifetimes: &Lifetimes,
     now: Millis,
 ) -> ApiResult<ApiResult<Exchanged>> {
+    let flow_id = request.flow_id.as_str();
     let flow = tx
         .query_row("SELECT * FROM flows WHERE id = ?1", [flow_id], |row| {
             Ok(FlowRow {
@@ -256,14 +255,14 @@ pub fn exchange(
     )?;
     // An impossible code is compared against a hash anyway, so a wrong code
     // and a malformed one take the same time.
-    let canonical = latch_protocol::normalize_code(typed_code).unwrap_or_default();
+    let canonical = latch_protocol::normalize_code(request.code.expose()).unwrap_or_default();
     let code_ok =
         secrets::constant_time_eq(&secrets::code_hash(&flow.id, &canonical), &flow.code_hash)
             && !canonical.is_empty();
     if !code_ok {
         return Ok(Err(ApiError::InvalidCode));
     }
-    if !secrets::verifier_matches(verifier, &flow.code_challenge) {
+    if !secrets::verifier_matches(request.code_verifier.expose(), &flow.code_challenge) {
         return Ok(Err(ApiError::VerifierMismatch));
     }
     tx.execute(

@@ -2,7 +2,7 @@
 //! `/auth/open`, `/v1/auth/token` — each happy path, each error row, the
 //! races and the limits.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

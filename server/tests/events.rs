@@ -1,7 +1,7 @@
 //! `GET /v1/events` against a real latchd: who hears what, how fast, resume
 //! and resync, expiry announced, and streams that end when their session does.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

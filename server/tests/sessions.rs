@@ -1,7 +1,7 @@
 //! The account and its sessions against a real latchd: `/v1/me`, the list,
 //! heartbeat, rename, the four ways out, the cap, and expiry by clock.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

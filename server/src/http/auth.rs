@@ -118,16 +118,7 @@ pub async fn token(
     let exchanged = app
         .db
         .write(move |tx, outbox| {
-            store::exchange(
-                tx,
-                outbox,
-                &request.flow_id.0,
-                request.code.expose(),
-                request.code_verifier.expose(),
-                &ip.to_string(),
-                &lifetimes,
-                now,
-            )
+            store::exchange(tx, outbox, &request, &ip.to_string(), &lifetimes, now)
         })
         .await?;
     let exchanged = match exchanged {

@@ -2,7 +2,7 @@
 //! ephemeral loopback port with its own SQLite file, and small helpers that
 //! speak the wire contract with reqwest.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -48,7 +48,13 @@ impl Server {
             ("--email-link-per-hour", "0"),
             ("--auth-requests-per-minute", "0"),
         ] {
-            if !extra.contains(&flag) {
+            let env_name = format!(
+                "LATCHD_{}",
+                flag.trim_start_matches('-')
+                    .replace('-', "_")
+                    .to_uppercase()
+            );
+            if !extra.contains(&flag) && !env.iter().any(|(k, _)| *k == env_name) {
                 args.extend([flag.to_owned(), off.to_owned()]);
             }
         }
