@@ -729,3 +729,82 @@ async fn bodies_sent_to_bodiless_calls_are_ignored() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn revoked_sessions_are_kept_30_days_as_history_then_forgotten() {
+    let server = Server::start(&["--idle-timeout", "90d", "--absolute-lifetime", "90d"]);
+    let a = server.sign_in("ada@example.com", "A").await;
+    let b = server.sign_in("ada@example.com", "B").await;
+    server
+        .call(
+            Method::DELETE,
+            &format!("/v1/sessions/{}", b.session_id),
+            Some(&a.token),
+            None,
+        )
+        .await;
+    server.advance_clock("29d").await;
+    server
+        .call(
+            Method::POST,
+            "/v1/sessions/current/heartbeat",
+            Some(&a.token),
+            Some(json!({"state": "active"})),
+        )
+        .await;
+    assert_eq!(
+        server.get("/v1/me", &b.token).await.1["error"],
+        "session_revoked",
+        "still history at 29 days"
+    );
+    server.advance_clock("2d").await;
+    assert_eq!(
+        server.get("/v1/me", &b.token).await.1["error"],
+        "unauthenticated",
+        "forgotten after 30 days"
+    );
+    assert_eq!(server.get("/v1/me", &a.token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_503_and_recovers() {
+    let server = Server::start(&[]);
+    let a = server.sign_in("ada@example.com", "A").await;
+    // Another process holds an exclusive lock on the database file.
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); \
+             c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
+            server.database().to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let (status, body) = server
+        .call(
+            Method::PATCH,
+            "/v1/me",
+            Some(&a.token),
+            Some(json!({"display_name": "Locked out"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "{body}"
+    );
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let (status, me) = server.get("/v1/me", &a.token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["display_name"], "ada", "nothing half-written");
+}
