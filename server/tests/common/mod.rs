@@ -4,9 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -59,29 +58,8 @@ impl Server {
             }
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_latchd"));
-        command
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .env("RUST_LOG", "info");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("latchd listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "latchd did not start: {line:?}\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .to_owned();
+        let binary = std::path::Path::new(env!("CARGO_BIN_EXE_latchd"));
+        let (child, base) = latch_testkit::spawn(binary, &args, env, &log);
         Server {
             base,
             dir,
@@ -254,34 +232,7 @@ pub struct Pending {
     pub verifier: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub link: String,
-    pub flow_id: String,
-    pub code: String,
-}
-
-impl Mail {
-    pub fn parse(text: &str) -> Mail {
-        let link = text
-            .split_whitespace()
-            .find(|w| w.contains("/auth/open?"))
-            .unwrap_or_else(|| panic!("no link in {text}"))
-            .to_owned();
-        let url = reqwest::Url::parse(&link).unwrap();
-        let param = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .unwrap()
-        };
-        Mail {
-            flow_id: param("flow"),
-            code: param("code"),
-            link,
-        }
-    }
-}
+pub use latch_testkit::Mail;
 
 #[derive(Debug, Clone)]
 pub struct Signed {

@@ -1,0 +1,366 @@
+//! Where the session token and a pending flow's verifier live: the OS
+//! credential store (keyring v4: Keychain, Credential Manager, Secret
+//! Service), or — when that is missing, locked or failing in any way — a file
+//! only this user can read. Sign-in never fails because of the store, and
+//! the client can say which one is in use.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// A small string-keyed secret store.
+pub trait SecretStore: Send + Sync {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// Which store holds the secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    Os,
+    /// The file fallback, and why the OS store wasn't used.
+    File {
+        why: String,
+    },
+}
+
+/// The OS credential store through `keyring`. `service` names this install.
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, key: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(&self.service, key).map_err(keyring_error)
+    }
+}
+
+fn keyring_error(e: keyring::Error) -> StoreError {
+    StoreError(match e {
+        keyring::Error::NoDefaultStore => {
+            "no credential store is running (on Linux: the Secret Service)".to_owned()
+        }
+        keyring::Error::NoStorageAccess(_) => {
+            "the credential store is locked or refused access".to_owned()
+        }
+        other => format!("the credential store failed: {other}"),
+    })
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self.entry(key)?.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.entry(key)?.set_password(value).map_err(keyring_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+}
+
+/// A JSON file readable only by the user (0600 on Unix).
+pub struct FileStore {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileStore {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn read(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        match std::fs::read_to_string(&self.path) {
+            // A damaged file holds nothing usable; starting over beats
+            // refusing every sign-in.
+            Ok(text) => Ok(serde_json::from_str(&text).unwrap_or_else(|_| {
+                tracing::warn!(path = %self.path.display(), "secret file damaged; starting it over");
+                BTreeMap::new()
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(StoreError(format!("can't read {}: {e}", self.path.display()))),
+        }
+    }
+
+    fn write(&self, map: &BTreeMap<String, String>) -> Result<(), StoreError> {
+        let io =
+            |e: std::io::Error| StoreError(format!("can't write {}: {e}", self.path.display()));
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text = serde_json::to_string(map).map_err(|e| StoreError(e.to_string()))?;
+        let tmp = self.path.with_extension("tmp");
+        write_private(&tmp, text.as_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+
+    fn update(&self, f: impl FnOnce(&mut BTreeMap<String, String>)) -> Result<(), StoreError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| StoreError("secret file lock poisoned".into()))?;
+        let mut map = self.read()?;
+        f(&mut map);
+        self.write(&map)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    // The per-user app data directory is already private to the user on Windows.
+    std::fs::write(path, bytes)
+}
+
+impl SecretStore for FileStore {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| StoreError("secret file lock poisoned".into()))?;
+        Ok(self.read()?.get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.update(|map| {
+            map.insert(key.to_owned(), value.to_owned());
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.update(|map| {
+            map.remove(key);
+        })
+    }
+}
+
+/// For unit tests.
+#[derive(Default)]
+pub struct MemoryStore(Mutex<BTreeMap<String, String>>);
+
+impl SecretStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .map_err(|_| StoreError("poisoned".into()))?
+            .get(key)
+            .cloned())
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError("poisoned".into()))?
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError("poisoned".into()))?
+            .remove(key);
+        Ok(())
+    }
+}
+
+/// The OS store while it works; the file from the first failure on. Reads
+/// also look in the file, so secrets written during an earlier fallback are
+/// still found.
+pub struct FallbackStore {
+    primary: Box<dyn SecretStore>,
+    file: FileStore,
+    kind: Mutex<StoreKind>,
+}
+
+impl FallbackStore {
+    /// Probes `primary` once (write, read back, delete), so a store that is
+    /// missing or locked is noticed before any secret depends on it.
+    pub fn new(primary: Box<dyn SecretStore>, file: FileStore) -> Self {
+        let probe = "probe";
+        let kind = match primary
+            .set(probe, "ok")
+            .and_then(|()| primary.get(probe))
+            .and_then(|v| {
+                if v.as_deref() == Some("ok") {
+                    primary.delete(probe)
+                } else {
+                    Err(StoreError(
+                        "the credential store didn't keep what was written".into(),
+                    ))
+                }
+            }) {
+            Ok(()) => StoreKind::Os,
+            Err(e) => {
+                tracing::warn!(error = %e, "OS credential store unavailable; using the private file");
+                StoreKind::File { why: e.0 }
+            }
+        };
+        Self {
+            primary,
+            file,
+            kind: Mutex::new(kind),
+        }
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or(StoreKind::File {
+                why: "lock poisoned".into(),
+            })
+    }
+
+    fn using_os(&self) -> bool {
+        matches!(self.kind(), StoreKind::Os)
+    }
+
+    fn fall_back(&self, e: &StoreError) {
+        tracing::warn!(error = %e, "OS credential store failed; using the private file from now on");
+        if let Ok(mut kind) = self.kind.lock() {
+            *kind = StoreKind::File { why: e.0.clone() };
+        }
+    }
+}
+
+impl SecretStore for FallbackStore {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if self.using_os() {
+            match self.primary.get(key) {
+                Ok(Some(v)) => return Ok(Some(v)),
+                Ok(None) => {}
+                Err(e) => self.fall_back(&e),
+            }
+        }
+        self.file.get(key)
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        if self.using_os() {
+            match self.primary.set(key, value) {
+                // A stale copy in the file must not outlive this value.
+                Ok(()) => return self.file.delete(key),
+                Err(e) => self.fall_back(&e),
+            }
+        }
+        self.file.set(key, value)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if self.using_os() {
+            if let Err(e) = self.primary.delete(key) {
+                self.fall_back(&e);
+            }
+        }
+        self.file.delete(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Broken;
+    impl SecretStore for Broken {
+        fn get(&self, _: &str) -> Result<Option<String>, StoreError> {
+            Err(StoreError("locked".into()))
+        }
+        fn set(&self, _: &str, _: &str) -> Result<(), StoreError> {
+            Err(StoreError("locked".into()))
+        }
+        fn delete(&self, _: &str) -> Result<(), StoreError> {
+            Err(StoreError("locked".into()))
+        }
+    }
+
+    #[test]
+    fn a_broken_os_store_falls_back_to_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        let store = FallbackStore::new(Box::new(Broken), FileStore::new(path.clone()));
+        assert_eq!(
+            store.kind(),
+            StoreKind::File {
+                why: "locked".into()
+            }
+        );
+        store.set("session_token", "tok").unwrap();
+        assert_eq!(store.get("session_token").unwrap().as_deref(), Some("tok"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        store.delete("session_token").unwrap();
+        assert_eq!(store.get("session_token").unwrap(), None);
+    }
+
+    #[test]
+    fn a_working_os_store_is_used_and_the_file_stays_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        let store = FallbackStore::new(
+            Box::new(MemoryStore::default()),
+            FileStore::new(path.clone()),
+        );
+        assert_eq!(store.kind(), StoreKind::Os);
+        store.set("k", "v").unwrap();
+        assert_eq!(store.get("k").unwrap().as_deref(), Some("v"));
+        assert!(!std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .contains('v'));
+    }
+
+    #[test]
+    fn a_damaged_secret_file_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let file = FileStore::new(path);
+        assert_eq!(file.get("k").unwrap(), None);
+        file.set("k", "v").unwrap();
+        assert_eq!(file.get("k").unwrap().as_deref(), Some("v"));
+    }
+}
