@@ -21,7 +21,7 @@ pub use deep_link::{DeepLink, DeepLinkError};
 pub use device::DeviceIdentity;
 pub use error::ClientError;
 pub use secret_store::{
-    FallbackStore, FileStore, KeyringStore, MemoryStore, SecretStore, StoreKind,
+    open_for_install, FallbackStore, FileStore, KeyringStore, MemoryStore, SecretStore, StoreKind,
 };
 pub use server_url::ServerUrl;
 pub use view::{AuthState, SessionView, SessionsSnapshot, SignedOutNotice};

@@ -123,8 +123,14 @@ impl FileStore {
             .lock
             .lock()
             .map_err(|_| StoreError("secret file lock poisoned".into()))?;
-        let mut map = self.read()?;
+        let before = self.read()?;
+        let mut map = before.clone();
         f(&mut map);
+        // Write only on a change, so the file never appears just because a
+        // delete found nothing.
+        if map == before {
+            return Ok(());
+        }
         self.write(&map)
     }
 }
@@ -169,6 +175,16 @@ impl SecretStore for FileStore {
             map.remove(key);
         })
     }
+}
+
+/// The store of the install whose data lives in `data_dir`: its OS
+/// credential-store entries are named after the install id (so two data
+/// dirs are two devices), its fallback file sits in the data dir.
+pub fn open_for_install(data_dir: &std::path::Path, install_id: &str) -> FallbackStore {
+    FallbackStore::new(
+        Box::new(KeyringStore::new(format!("app.latch.desktop/{install_id}"))),
+        FileStore::new(data_dir.join("credentials.json")),
+    )
 }
 
 /// For unit tests.
