@@ -93,6 +93,9 @@ impl Api {
             })
     }
 
+    /// Starts a flow. Its times come back on this computer's clock: the
+    /// server's `Date` header says how far the two clocks differ, so a
+    /// wrong local clock doesn't expire a link early or late.
     pub async fn email_link(
         &self,
         email: &str,
@@ -105,11 +108,27 @@ impl Api {
             code_challenge_method: CODE_CHALLENGE_METHOD_S256.to_owned(),
             device: device.clone(),
         };
-        self.json(
-            self.request(Method::POST, "v1/auth/email-link", None)
-                .json(&body),
-        )
-        .await
+        let response = self
+            .send(
+                self.request(Method::POST, "v1/auth/email-link", None)
+                    .json(&body),
+            )
+            .await?;
+        let skew = response
+            .headers()
+            .get(header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .map(|server_now| server_now.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            // Within a second or two the Date header's rounding is the error.
+            .filter(|skew| skew.num_seconds().abs() > 2)
+            .unwrap_or_else(chrono::Duration::zero);
+        let mut started: EmailLinkResponse = response.json().await.map_err(|e| {
+            ClientError::Server(format!("The server's answer could not be read ({e})."))
+        })?;
+        started.expires_at -= skew;
+        started.resend_after -= skew;
+        Ok(started)
     }
 
     pub async fn token(

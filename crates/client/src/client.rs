@@ -315,6 +315,7 @@ impl LatchClient {
         let json =
             serde_json::to_string(&stored).map_err(|e| ClientError::Server(e.to_string()))?;
         self.keep(VERIFIER_KEY, &json);
+        self.forget_verifier_when_expired(&started.flow_id, started.expires_at);
         self.set_state(SignInState::AwaitingLink(PendingFlow {
             email,
             flow_id: started.flow_id,
@@ -323,6 +324,20 @@ impl LatchClient {
             device_name,
         }));
         Ok(self.auth_state())
+    }
+
+    /// The verifier is useless after its flow expires: delete it then (the
+    /// window still shows the expired flow, with "Send a new link").
+    fn forget_verifier_when_expired(&self, flow_id: &FlowId, expires_at: chrono::DateTime<Utc>) {
+        let me = self.clone();
+        let flow_id = flow_id.clone();
+        let wait = (expires_at - Utc::now()).to_std().unwrap_or_default();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if me.stored_verifier().is_some_and(|v| v.flow_id == flow_id) {
+                me.forget(VERIFIER_KEY);
+            }
+        });
     }
 
     /// A new link to the same address (the server retires the old one).
