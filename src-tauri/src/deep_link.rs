@@ -1,0 +1,199 @@
+//! Deep-link intake: every `app.latch:` URL that opens the app, whatever the
+//! path it came by, is queued here, de-duplicated, and handed on in order.
+//!
+//! The paths: a cold start with the URL as the only argument (read once with
+//! `get_current()` in setup), a second launch forwarded by the single-instance
+//! plugin (it calls the deep-link plugin, which emits `deep-link://new-url`,
+//! which `on_open_url` hears), and macOS's open-URL event. The same URL can
+//! arrive twice (the cold-start URL is both emitted during plugin setup and
+//! returned by `get_current()`; a browser may fire a link twice), so URLs seen
+//! recently are dropped.
+//!
+//! The URL carries a one-time code: it is never logged (only "deep link
+//! received"), never `Debug`-printed ([`IncomingLink`] redacts itself), and
+//! only a SHA-256 digest of it is kept for de-duplication.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// How many recent links are remembered to drop duplicates.
+const RECENT_LINKS: usize = 64;
+
+/// A URL that asked the app to open it. Its `Debug` never shows the URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IncomingLink(Url);
+
+impl IncomingLink {
+    pub fn new(url: Url) -> Self {
+        Self(url)
+    }
+
+    /// The URL itself, for the one consumer that parses it. Don't log it.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_str().as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for IncomingLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IncomingLink(**redacted**)")
+    }
+}
+
+/// Receives links in order once it is attached.
+pub type Consumer = Arc<dyn Fn(IncomingLink) + Send + Sync>;
+
+#[derive(Default)]
+struct State {
+    recent: VecDeque<[u8; 32]>,
+    queue: VecDeque<IncomingLink>,
+    consumer: Option<Consumer>,
+}
+
+/// The queue between the ways a link arrives and the one consumer of links.
+///
+/// Links that arrive before the consumer is attached (a cold start: the URL
+/// is known before the client is ready) wait in the queue; attaching the
+/// consumer delivers them.
+#[derive(Default)]
+pub struct DeepLinkIntake {
+    state: Mutex<State>,
+}
+
+impl DeepLinkIntake {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes a link in; returns whether it was new (not a recent duplicate).
+    pub fn offer(&self, link: IncomingLink) -> bool {
+        let digest = link.digest();
+        {
+            let mut state = self.lock();
+            if state.recent.contains(&digest) {
+                tracing::debug!("duplicate deep link ignored");
+                return false;
+            }
+            if state.recent.len() == RECENT_LINKS {
+                state.recent.pop_front();
+            }
+            state.recent.push_back(digest);
+            state.queue.push_back(link);
+        }
+        tracing::info!("deep link received");
+        self.deliver();
+        true
+    }
+
+    /// Attaches the consumer and delivers what is queued.
+    pub fn attach(&self, consumer: Consumer) {
+        self.lock().consumer = Some(consumer);
+        self.deliver();
+    }
+
+    /// How many links wait for a consumer.
+    pub fn queued(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Hands queued links to the consumer, outside the lock so the consumer
+    /// may offer links itself.
+    fn deliver(&self) {
+        let (consumer, links) = {
+            let mut state = self.lock();
+            let Some(consumer) = state.consumer.clone() else {
+                return;
+            };
+            (consumer, std::mem::take(&mut state.queue))
+        };
+        for link in links {
+            consumer(link);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state stays consistent at every await-free step, so a panic
+        // elsewhere while holding the lock leaves nothing half-done.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(s: &str) -> IncomingLink {
+        IncomingLink::new(Url::parse(s).unwrap())
+    }
+
+    fn collector() -> (Consumer, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let consumer: Consumer = Arc::new(move |link: IncomingLink| {
+            sink.lock().unwrap().push(link.url().to_string());
+        });
+        (consumer, seen)
+    }
+
+    #[test]
+    fn links_wait_for_the_consumer_then_arrive_in_order() {
+        let intake = DeepLinkIntake::new();
+        assert!(intake.offer(link("app.latch:/auth/callback?flow=a&code=AAAA-AAAA")));
+        assert!(intake.offer(link("app.latch:/auth/callback?flow=b&code=BBBB-BBBB")));
+        assert_eq!(intake.queued(), 2);
+
+        let (consumer, seen) = collector();
+        intake.attach(consumer);
+        assert_eq!(intake.queued(), 0);
+        assert!(intake.offer(link("app.latch:/auth/callback?flow=c&code=CCCC-CCCC")));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "app.latch:/auth/callback?flow=a&code=AAAA-AAAA",
+                "app.latch:/auth/callback?flow=b&code=BBBB-BBBB",
+                "app.latch:/auth/callback?flow=c&code=CCCC-CCCC",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_link_is_delivered_once() {
+        let intake = DeepLinkIntake::new();
+        let (consumer, seen) = collector();
+        intake.attach(consumer);
+        assert!(intake.offer(link("app.latch:/auth/callback?flow=a&code=AAAA-AAAA")));
+        assert!(!intake.offer(link("app.latch:/auth/callback?flow=a&code=AAAA-AAAA")));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn only_recent_links_are_remembered() {
+        let intake = DeepLinkIntake::new();
+        let first = "app.latch:/auth/callback?flow=0&code=X";
+        assert!(intake.offer(link(first)));
+        for i in 1..=RECENT_LINKS {
+            assert!(intake.offer(link(&format!("app.latch:/auth/callback?flow={i}&code=X"))));
+        }
+        assert!(
+            intake.offer(link(first)),
+            "forgotten after {RECENT_LINKS} others"
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_url() {
+        let shown = format!(
+            "{:?}",
+            link("app.latch:/auth/callback?flow=f&code=ABCD-EFGH")
+        );
+        assert_eq!(shown, "IncomingLink(**redacted**)");
+    }
+}

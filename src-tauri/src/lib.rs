@@ -1,0 +1,266 @@
+//! latch-desktop: the Tauri shell around the session client.
+//!
+//! It owns the window, the single-instance lock, deep-link intake, the
+//! settings store and the IPC commands; the session logic lives in
+//! `crates/client`, without Tauri.
+
+mod commands;
+mod data_dir;
+mod deep_link;
+mod shell;
+
+use std::error::Error;
+use std::path::Path;
+use std::sync::Arc;
+
+use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
+use tauri_plugin_deep_link::DeepLinkExt;
+use tauri_plugin_store::StoreExt;
+
+pub use commands::AppInfo;
+pub use data_dir::{DataDirOverride, DATA_DIR_ENV};
+pub use deep_link::{DeepLinkIntake, IncomingLink};
+pub use shell::{SchemeRegistration, Shell};
+
+/// The label of the one window, as in tauri.conf.json and the capability.
+pub const MAIN_WINDOW: &str = "main";
+
+/// The non-secret settings file, in the data directory. Secrets never go
+/// here: they live in the OS credential store (DESIGN §4).
+pub const SETTINGS_FILE: &str = "settings.json";
+
+/// The TypeScript bindings of the IPC commands, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
+
+/// Every command the window can call, for both the invoke handler and the
+/// generated TypeScript. A command added here must also be listed in
+/// build.rs and granted in capabilities/.
+pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![commands::app_info])
+}
+
+/// The TypeScript for [`ipc`]'s commands and types.
+pub fn bindings_typescript() -> specta_typescript::Typescript {
+    specta_typescript::Typescript::default().header(
+        "// Generated from src-tauri by tauri-specta: do not edit.\n\
+         // Regenerate: cargo test -p latch-desktop --lib bindings\n",
+    )
+}
+
+/// Builds and runs the app until its last window closes.
+pub fn run() -> Result<(), tauri::Error> {
+    init_tracing();
+
+    let mut context = tauri::generate_context!();
+    let data_override = DataDirOverride::from_env();
+    if let Some(dir) = &data_override {
+        // One lock per data directory; see data_dir.rs for why the
+        // identifier is what we change.
+        let identifier = dir.instance_identifier(&context.config().identifier);
+        context.config_mut().identifier = identifier;
+    }
+
+    let ipc = ipc();
+    tauri::Builder::default()
+        // First: a second launch must hand over its arguments (a deep link)
+        // and exit before anything else of it runs. With its `deep-link`
+        // feature it passes them to the deep-link plugin, which emits them
+        // to `on_open_url` below; our callback only brings the window up.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            // argv may hold a deep link with a one-time code: not logged.
+            tracing::info!("another launch handed over to this instance");
+            show_main_window(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(ipc.invoke_handler())
+        .setup(move |app| setup(app, data_override.as_ref()))
+        .run(context)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only when a subscriber is already set, which is then kept.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn setup(app: &mut App, data_override: Option<&DataDirOverride>) -> Result<(), Box<dyn Error>> {
+    let data_dir = match data_override {
+        Some(dir) => dir.path().to_path_buf(),
+        None => app.path().app_data_dir()?,
+    };
+    app.manage(Shell::new(data_dir.clone()));
+
+    create_main_window(app, data_override)?;
+    open_settings(app, &data_dir);
+    start_deep_link_intake(app);
+    register_scheme(app.handle());
+    Ok(())
+}
+
+/// The window is declared in tauri.conf.json with `create: false` and made
+/// here, so an instance with its own data directory also keeps its webview
+/// storage (local storage, caches) there.
+fn create_main_window(
+    app: &App,
+    data_override: Option<&DataDirOverride>,
+) -> Result<(), Box<dyn Error>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == MAIN_WINDOW)
+        .ok_or("tauri.conf.json declares no \"main\" window")?
+        .clone();
+    let mut builder = WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    if let Some(dir) = data_override {
+        builder = builder.data_directory(dir.path().join("webview"));
+    }
+    builder.build()?;
+    Ok(())
+}
+
+fn show_main_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Opens the settings store in the data directory. A store that can't be
+/// read is not fatal: the app runs on defaults and says so in the log.
+fn open_settings(app: &App, data_dir: &Path) {
+    match app.store(data_dir.join(SETTINGS_FILE)) {
+        Ok(store) => {
+            if !store.has("schemaVersion") {
+                store.set("schemaVersion", 1);
+                if let Err(error) = store.save() {
+                    tracing::warn!(%error, "cannot write the settings file");
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot open the settings file; using defaults"),
+    }
+}
+
+/// Listens for links first, then reads the cold-start link once, so none is
+/// missed in between (a link seen both ways is dropped as a duplicate).
+fn start_deep_link_intake(app: &App) {
+    let handle = app.handle().clone();
+    app.deep_link().on_open_url(move |event| {
+        if let Some(shell) = handle.try_state::<Shell>() {
+            for url in event.urls() {
+                shell.intake().offer(IncomingLink::new(url));
+            }
+        }
+    });
+
+    let Some(shell) = app.try_state::<Shell>() else {
+        return;
+    };
+    match app.deep_link().get_current() {
+        Ok(Some(urls)) => {
+            for url in urls {
+                shell.intake().offer(IncomingLink::new(url));
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the link the app was started with"),
+    }
+
+    let handle = app.handle().clone();
+    shell.intake().attach(Arc::new(move |link| {
+        if let Some(shell) = handle.try_state::<Shell>() {
+            shell.hand_to_client(link);
+        }
+    }));
+}
+
+/// Linux (and Windows debug builds, which no installer registered) learn the
+/// `app.latch:` scheme at run time: a `.desktop` handler and `xdg-mime
+/// default` on Linux, the registry on Windows. It runs off the main thread
+/// (it starts `update-desktop-database` and `xdg-mime`); a failure is
+/// logged and kept for the window to show, never fatal.
+fn register_scheme(app: &AppHandle) {
+    #[cfg(any(target_os = "linux", all(windows, debug_assertions)))]
+    {
+        let handle = app.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let status = match handle.deep_link().register_all() {
+                Ok(()) => {
+                    tracing::info!("app.latch: scheme registered");
+                    SchemeRegistration::Registered
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot register the app.latch: scheme; links opened elsewhere won't reach the app");
+                    SchemeRegistration::Failed {
+                        message: error.to_string(),
+                    }
+                }
+            };
+            if let Some(shell) = handle.try_state::<Shell>() {
+                shell.set_scheme_registration(status);
+            }
+        });
+    }
+    #[cfg(not(any(target_os = "linux", all(windows, debug_assertions))))]
+    if let Some(shell) = app.try_state::<Shell>() {
+        shell.set_scheme_registration(SchemeRegistration::NotNeeded);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed bindings must be what the commands generate. When they
+    /// are not, the file is rewritten (review and commit it) and the test
+    /// fails, so CI catches a stale file.
+    #[test]
+    fn bindings_are_current() {
+        let committed_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(BINDINGS_PATH);
+        let fresh = tempfile::NamedTempFile::new().unwrap();
+        ipc().export(bindings_typescript(), fresh.path()).unwrap();
+        let generated = std::fs::read_to_string(fresh.path()).unwrap();
+        let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+        if generated != committed {
+            std::fs::write(&committed_path, &generated).unwrap();
+            panic!(
+                "{} was stale and has been regenerated: review and commit it",
+                committed_path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn app_info_serializes_as_the_ui_expects() {
+        let info = AppInfo {
+            version: "0.1.0".into(),
+            scheme_registration: SchemeRegistration::Failed {
+                message: "xdg-mime not found".into(),
+            },
+            deep_links_received: 2,
+            data_dir: "/tmp/latch".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(info).unwrap(),
+            serde_json::json!({
+                "version": "0.1.0",
+                "schemeRegistration": {"status": "failed", "message": "xdg-mime not found"},
+                "deepLinksReceived": 2,
+                "dataDir": "/tmp/latch",
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(SchemeRegistration::Registered).unwrap(),
+            serde_json::json!({"status": "registered"})
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! A deep link carries a one-time code: the intake logs that a link came,
+//! never the link. Its own test binary, so it can own the global tracing
+//! subscriber (a thread-local one races with other tests' callsite caching).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use latch_desktop_lib::{DeepLinkIntake, IncomingLink};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_url_is_never_logged() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let secret = "app.latch:/auth/callback?flow=flw_1&code=ABCD-EFGH";
+    let link = || IncomingLink::new(secret.parse().unwrap());
+    let intake = DeepLinkIntake::new();
+    intake.offer(link());
+    intake.offer(link()); // a duplicate
+    intake.attach(Arc::new(|link| tracing::info!(?link, "consumed")));
+
+    let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("deep link received"), "{logged}");
+    assert!(logged.contains("duplicate deep link ignored"), "{logged}");
+    assert!(logged.contains("IncomingLink(**redacted**)"), "{logged}");
+    assert!(!logged.contains("ABCD"), "{logged}");
+    assert!(!logged.contains("flw_1"), "{logged}");
+}
