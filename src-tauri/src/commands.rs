@@ -1,35 +1,240 @@
-//! The IPC command layer: thin functions the window calls. Each is
-//! annotated for tauri-specta, which generates `ui/src/lib/bindings.ts`, and
-//! declared in `build.rs` so a capability must grant it.
+//! The IPC command layer: one command, one client call, one error mapping.
+//! Annotated for tauri-specta (which writes `ui/src/lib/bindings.ts`) and
+//! declared in `build.rs` so a capability must grant each.
 
+use latch_client::{AuthState, ClientError, SessionView, SessionsSnapshot, StoreKind};
+use latch_protocol::Account;
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::State;
 
+use crate::desktop::Desktop;
+use crate::settings::{Settings, Theme};
 use crate::shell::{SchemeRegistration, Shell};
 
+/// What every failed command answers: a stable code and words for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<ClientError> for CommandError {
+    fn from(e: ClientError) -> Self {
+        Self {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+type CommandResult<T> = Result<T, CommandError>;
+
 /// What the window shows about the app itself.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct AppInfo {
-    /// The app's version, from Cargo.toml.
     pub version: String,
-    /// Whether the `app.latch:` scheme is registered with the OS, so links
-    /// opened from a browser or a mail client reach the app.
-    pub scheme_registration: SchemeRegistration,
-    /// How many deep links this instance has received (new ones, not
-    /// duplicates) since it started.
-    pub deep_links_received: u32,
-    /// Where this instance keeps its files.
-    pub data_dir: String,
+    pub debug: bool,
+    /// `os` (the OS credential store) or `file` (the private-file fallback).
+    pub credential_store: String,
+    pub credential_store_warning: Option<String>,
+    pub scheme_registered: bool,
+    pub scheme_warning: Option<String>,
+    pub settings_warning: Option<String>,
+    /// Debug builds only: the dev server's mailbox page.
+    pub dev_mailbox_url: Option<String>,
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(app: AppHandle, shell: State<'_, Shell>) -> AppInfo {
-    AppInfo {
-        version: app.package_info().version.to_string(),
-        scheme_registration: shell.scheme_registration(),
-        deep_links_received: shell.deep_links_received(),
-        data_dir: shell.data_dir().display().to_string(),
-    }
+pub async fn get_state(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.auth_state())
 }
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_app_info(
+    desktop: State<'_, Desktop>,
+    shell: State<'_, Shell>,
+) -> CommandResult<AppInfo> {
+    desktop.ready().await;
+    let (credential_store, credential_store_warning) = match desktop.store_kind() {
+        StoreKind::Os => ("os", None),
+        StoreKind::File { why } => (
+            "file",
+            Some(format!(
+                "Latch keeps your sign-in in a private file instead of the system keyring ({why})."
+            )),
+        ),
+    };
+    let (scheme_registered, scheme_warning) = match shell.scheme_registration() {
+        SchemeRegistration::Registered | SchemeRegistration::NotNeeded => (true, None),
+        SchemeRegistration::Pending => (false, None),
+        SchemeRegistration::Failed { message } => (
+            false,
+            Some(format!("Sign-in links can't open Latch from your browser: {message}. Type the code instead.")),
+        ),
+    };
+    let debug = cfg!(debug_assertions);
+    Ok(AppInfo {
+        version: desktop.version.clone(),
+        debug,
+        credential_store: credential_store.to_owned(),
+        credential_store_warning,
+        scheme_registered,
+        scheme_warning,
+        settings_warning: desktop.settings_warning(),
+        dev_mailbox_url: desktop
+            .client
+            .server()
+            .filter(|_| debug)
+            .map(|server| server.join("dev/mailbox").to_string()),
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(desktop: State<'_, Desktop>) -> CommandResult<Settings> {
+    desktop.ready().await;
+    Ok(desktop.settings())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_server(desktop: State<'_, Desktop>, url: String) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    let state = desktop.client.set_server(&url).await?;
+    desktop.save_settings(|s| s.server_url = desktop.client.server().map(|u| u.display()));
+    Ok(state)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_device_name(desktop: State<'_, Desktop>, name: String) -> CommandResult<Settings> {
+    desktop.ready().await;
+    desktop.client.set_device_name(&name).await?;
+    Ok(desktop.save_settings(|_| {}))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_theme(desktop: State<'_, Desktop>, theme: Theme) -> CommandResult<Settings> {
+    desktop.ready().await;
+    Ok(desktop.save_settings(|s| s.theme = theme))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn request_link(desktop: State<'_, Desktop>, email: String) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.request_link(&email).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn resend_link(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.resend_link().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_sign_in(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.cancel_sign_in().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn submit_code(desktop: State<'_, Desktop>, code: String) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.submit_code(&code).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_sessions(desktop: State<'_, Desktop>) -> CommandResult<SessionsSnapshot> {
+    desktop.ready().await;
+    Ok(desktop.client.list_sessions().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_session(
+    desktop: State<'_, Desktop>,
+    session_id: String,
+    name: String,
+) -> CommandResult<SessionView> {
+    desktop.ready().await;
+    let view = desktop.client.rename_session(&session_id, &name).await?;
+    if view.current {
+        desktop.save_settings(|_| {});
+    }
+    Ok(view)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_account(desktop: State<'_, Desktop>, name: String) -> CommandResult<Account> {
+    desktop.ready().await;
+    Ok(desktop.client.rename_account(&name).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn log_out(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+    desktop.ready().await;
+    Ok(desktop.client.log_out().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn terminate_session(
+    desktop: State<'_, Desktop>,
+    session_id: String,
+) -> CommandResult<()> {
+    desktop.ready().await;
+    Ok(desktop.client.terminate(&session_id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn log_out_others(desktop: State<'_, Desktop>) -> CommandResult<u32> {
+    desktop.ready().await;
+    Ok(desktop.client.log_out_others().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn log_out_everywhere(desktop: State<'_, Desktop>) -> CommandResult<u32> {
+    desktop.ready().await;
+    Ok(desktop.client.log_out_everywhere().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn report_activity(desktop: State<'_, Desktop>, active: bool) {
+    desktop.client.report_activity(active);
+}
+
+/// Every command's name, for build.rs's manifest and the capability test.
+pub const NAMES: &[&str] = &[
+    "get_state",
+    "get_app_info",
+    "get_settings",
+    "set_server",
+    "set_device_name",
+    "set_theme",
+    "request_link",
+    "resend_link",
+    "cancel_sign_in",
+    "submit_code",
+    "list_sessions",
+    "rename_session",
+    "rename_account",
+    "log_out",
+    "terminate_session",
+    "log_out_others",
+    "log_out_everywhere",
+    "report_activity",
+];

@@ -7,19 +7,20 @@
 mod commands;
 mod data_dir;
 mod deep_link;
+mod desktop;
+mod settings;
 mod shell;
 
 use std::error::Error;
-use std::path::Path;
-use std::sync::Arc;
 
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
-use tauri_plugin_store::StoreExt;
 
-pub use commands::AppInfo;
+pub use commands::{AppInfo, CommandError, NAMES as COMMANDS};
 pub use data_dir::{DataDirOverride, DATA_DIR_ENV};
 pub use deep_link::{DeepLinkIntake, IncomingLink};
+pub use desktop::{Desktop, SERVER_URL_ENV};
+pub use settings::{Settings, Theme};
 pub use shell::{SchemeRegistration, Shell};
 
 /// The label of the one window, as in tauri.conf.json and the capability.
@@ -37,7 +38,27 @@ pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
 /// build.rs and granted in capabilities/.
 pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(tauri_specta::collect_commands![commands::app_info])
+        .commands(tauri_specta::collect_commands![
+            commands::get_state,
+            commands::get_app_info,
+            commands::get_settings,
+            commands::set_server,
+            commands::set_device_name,
+            commands::set_theme,
+            commands::request_link,
+            commands::resend_link,
+            commands::cancel_sign_in,
+            commands::submit_code,
+            commands::list_sessions,
+            commands::rename_session,
+            commands::rename_account,
+            commands::log_out,
+            commands::terminate_session,
+            commands::log_out_others,
+            commands::log_out_everywhere,
+            commands::report_activity,
+        ])
+        .typ::<latch_client::SignedOutNotice>()
 }
 
 /// The TypeScript for [`ipc`]'s commands and types.
@@ -95,10 +116,11 @@ fn setup(app: &mut App, data_override: Option<&DataDirOverride>) -> Result<(), B
         None => app.path().app_data_dir()?,
     };
     app.manage(Shell::new(data_dir.clone()));
+    app.manage(Desktop::new(app.handle(), &data_dir)?);
 
     create_main_window(app, data_override)?;
-    open_settings(app, &data_dir);
     start_deep_link_intake(app);
+    desktop::start(app.handle());
     register_scheme(app.handle());
     Ok(())
 }
@@ -134,22 +156,6 @@ fn show_main_window(app: &AppHandle) {
     }
 }
 
-/// Opens the settings store in the data directory. A store that can't be
-/// read is not fatal: the app runs on defaults and says so in the log.
-fn open_settings(app: &App, data_dir: &Path) {
-    match app.store(data_dir.join(SETTINGS_FILE)) {
-        Ok(store) => {
-            if !store.has("schemaVersion") {
-                store.set("schemaVersion", 1);
-                if let Err(error) = store.save() {
-                    tracing::warn!(%error, "cannot write the settings file");
-                }
-            }
-        }
-        Err(error) => tracing::warn!(%error, "cannot open the settings file; using defaults"),
-    }
-}
-
 /// Listens for links first, then reads the cold-start link once, so none is
 /// missed in between (a link seen both ways is dropped as a duplicate).
 fn start_deep_link_intake(app: &App) {
@@ -174,13 +180,6 @@ fn start_deep_link_intake(app: &App) {
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "cannot read the link the app was started with"),
     }
-
-    let handle = app.handle().clone();
-    shell.intake().attach(Arc::new(move |link| {
-        if let Some(shell) = handle.try_state::<Shell>() {
-            shell.hand_to_client(link);
-        }
-    }));
 }
 
 /// Linux (and Windows debug builds, which no installer registered) learn the
@@ -218,6 +217,8 @@ fn register_scheme(app: &AppHandle) {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     /// The committed bindings must be what the commands generate. When they
@@ -243,24 +244,70 @@ mod tests {
     fn app_info_serializes_as_the_ui_expects() {
         let info = AppInfo {
             version: "0.1.0".into(),
-            scheme_registration: SchemeRegistration::Failed {
-                message: "xdg-mime not found".into(),
-            },
-            deep_links_received: 2,
-            data_dir: "/tmp/latch".into(),
+            debug: true,
+            credential_store: "file".into(),
+            credential_store_warning: Some("no keyring".into()),
+            scheme_registered: false,
+            scheme_warning: None,
+            settings_warning: None,
+            dev_mailbox_url: Some("http://127.0.0.1:8787/dev/mailbox".into()),
         };
         assert_eq!(
             serde_json::to_value(info).unwrap(),
             serde_json::json!({
-                "version": "0.1.0",
-                "schemeRegistration": {"status": "failed", "message": "xdg-mime not found"},
-                "deepLinksReceived": 2,
-                "dataDir": "/tmp/latch",
+                "version": "0.1.0", "debug": true, "credential_store": "file",
+                "credential_store_warning": "no keyring", "scheme_registered": false,
+                "scheme_warning": null, "settings_warning": null,
+                "dev_mailbox_url": "http://127.0.0.1:8787/dev/mailbox",
             })
         );
+    }
+
+    #[test]
+    fn command_errors_are_code_and_message() {
+        let error = CommandError::from(latch_client::ClientError::FlowExpired);
         assert_eq!(
-            serde_json::to_value(SchemeRegistration::Registered).unwrap(),
-            serde_json::json!({"status": "registered"})
+            serde_json::to_value(error).unwrap(),
+            serde_json::json!({"code": "flow_expired", "message": "This sign-in link has expired. Send a new one."})
+        );
+    }
+
+    /// build.rs's manifest, the invoke handler and the capability name the
+    /// same commands: none missing, none extra.
+    #[test]
+    fn the_capability_grants_exactly_the_commands() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/main.json")).unwrap();
+        let granted: std::collections::BTreeSet<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| {
+                p.as_str()?
+                    .strip_prefix("allow-")
+                    .map(|n| n.replace('-', "_"))
+            })
+            .collect();
+        let commands: std::collections::BTreeSet<String> =
+            COMMANDS.iter().map(|c| c.to_string()).collect();
+        assert_eq!(granted, commands);
+        let build_rs = include_str!("../build.rs");
+        for command in COMMANDS {
+            assert!(
+                build_rs.contains(&format!("\"{command}\"")),
+                "build.rs lacks {command}"
+            );
+        }
+        let plugin_permissions: Vec<&str> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| p.contains(':'))
+            .collect();
+        assert_eq!(
+            plugin_permissions,
+            ["core:event:allow-listen", "core:event:allow-unlisten"]
         );
     }
 }

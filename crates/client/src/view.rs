@@ -11,6 +11,7 @@ use crate::status::{expiry_line, status_line, Lifetimes};
 /// `document.body.dataset.state`.
 // One value of this exists at a time; boxing the big variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum AuthState {
@@ -33,6 +34,7 @@ pub enum AuthState {
 }
 
 /// Why this device was signed out, when it wasn't its own "Log out".
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedOutNotice {
     pub reason: RevocationReason,
@@ -43,6 +45,7 @@ pub struct SignedOutNotice {
 }
 
 /// One row of Active sessions.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     pub id: String,
@@ -85,6 +88,7 @@ impl SessionView {
 }
 
 /// The Active sessions list with how fresh it is.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SessionsSnapshot {
     pub sessions: Vec<SessionView>,

@@ -7,40 +7,226 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
-	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	getState: () => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("get_state")),
+	getAppInfo: () => typedError<AppInfo_Serialize, CommandError>(__TAURI_INVOKE("get_app_info")),
+	getSettings: () => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("get_settings")),
+	setServer: (url: string) => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("set_server", { url })),
+	setDeviceName: (name: string) => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("set_device_name", { name })),
+	setTheme: (theme: Theme) => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("set_theme", { theme })),
+	requestLink: (email: string) => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("request_link", { email })),
+	resendLink: () => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("resend_link")),
+	cancelSignIn: () => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("cancel_sign_in")),
+	submitCode: (code: string) => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("submit_code", { code })),
+	listSessions: () => typedError<SessionsSnapshot_Serialize, CommandError>(__TAURI_INVOKE("list_sessions")),
+	renameSession: (sessionId: string, name: string) => typedError<SessionView_Serialize, CommandError>(__TAURI_INVOKE("rename_session", { sessionId, name })),
+	renameAccount: (name: string) => typedError<Account, CommandError>(__TAURI_INVOKE("rename_account", { name })),
+	logOut: () => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("log_out")),
+	terminateSession: (sessionId: string) => typedError<null, CommandError>(__TAURI_INVOKE("terminate_session", { sessionId })),
+	logOutOthers: () => typedError<number, CommandError>(__TAURI_INVOKE("log_out_others")),
+	logOutEverywhere: () => typedError<number, CommandError>(__TAURI_INVOKE("log_out_everywhere")),
+	reportActivity: (active: boolean) => __TAURI_INVOKE<void>("report_activity", { active }),
 };
 
 /* Types */
-/**  What the window shows about the app itself. */
-export type AppInfo = {
-	/**  The app's version, from Cargo.toml. */
-	version: string,
-	/**
-	 *  Whether the `app.latch:` scheme is registered with the OS, so links
-	 *  opened from a browser or a mail client reach the app.
-	 */
-	schemeRegistration: SchemeRegistration,
-	/**
-	 *  How many deep links this instance has received (new ones, not
-	 *  duplicates) since it started.
-	 */
-	deepLinksReceived: number,
-	/**  Where this instance keeps its files. */
-	dataDir: string,
+export type Account = {
+	id: AccountId,
+	email: string,
+	display_name: string,
+	initials: string,
+	created_at: string,
 };
 
-/**  Whether the OS knows to open `app.latch:` links with this app. */
-export type SchemeRegistration = 
-/**  Registration runs in the background at startup and has not finished. */
-{ status: "pending" } | { status: "registered" } | 
+/**  An account's opaque id. */
+export type AccountId = string;
+
+/**  What the window shows about the app itself. */
+export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
+
+/**  What the window shows about the app itself. */
+export type AppInfo_Deserialize = {
+	version: string,
+	debug: boolean,
+	/**  `os` (the OS credential store) or `file` (the private-file fallback). */
+	credential_store: string,
+	credential_store_warning?: string | null,
+	scheme_registered: boolean,
+	scheme_warning?: string | null,
+	settings_warning?: string | null,
+	/**  Debug builds only: the dev server's mailbox page. */
+	dev_mailbox_url?: string | null,
+};
+
+/**  What the window shows about the app itself. */
+export type AppInfo_Serialize = {
+	version: string,
+	debug: boolean,
+	/**  `os` (the OS credential store) or `file` (the private-file fallback). */
+	credential_store: string,
+	credential_store_warning: string | null,
+	scheme_registered: boolean,
+	scheme_warning: string | null,
+	settings_warning: string | null,
+	/**  Debug builds only: the dev server's mailbox page. */
+	dev_mailbox_url: string | null,
+};
+
+export type AppKind = "desktop" | "web" | "mobile";
+
 /**
- *  The platform registers the scheme at install time (macOS, Windows
- *  release builds): nothing to do at run time.
+ *  The sign-in state as the window sees it. `state` is also
+ *  `document.body.dataset.state`.
  */
-{ status: "notNeeded" } | 
+export type AuthState = AuthState_Serialize | AuthState_Deserialize;
+
 /**
- *  Registration failed; links still work when the app is started with
- *  the URL, but a browser can't find the app. Shown to the user.
+ *  The sign-in state as the window sees it. `state` is also
+ *  `document.body.dataset.state`.
  */
-{ status: "failed"; message: string };
+export type AuthState_Deserialize = { state: "needs-server" } | { state: "signed-out"; notice?: SignedOutNotice_Deserialize | null } | { state: "awaiting-link"; email: string; flow_id: string; expires_at: string; resend_after: string; 
+/**  The device name the email shows. */
+device_name: string } | { state: "signed-in"; account: Account; session: SessionView_Deserialize };
+
+/**
+ *  The sign-in state as the window sees it. `state` is also
+ *  `document.body.dataset.state`.
+ */
+export type AuthState_Serialize = { state: "needs-server" } | { state: "signed-out"; notice: SignedOutNotice_Serialize | null } | { state: "awaiting-link"; email: string; flow_id: string; expires_at: string; resend_after: string; 
+/**  The device name the email shows. */
+device_name: string } | { state: "signed-in"; account: Account; session: SessionView_Serialize };
+
+/**  What every failed command answers: a stable code and words for the user. */
+export type CommandError = {
+	code: string,
+	message: string,
+};
+
+export type Platform = "linux" | "macos" | "windows" | "android" | "ios" | "web";
+
+/**  Why a session ended. */
+export type RevocationReason = 
+/**  This device logged itself out. */
+"logged_out" | 
+/**  Another device terminated it. */
+"terminated" | 
+/**  Another device logged out all other devices. */
+"logged_out_others" | 
+/**  Some device logged out everywhere. */
+"logged_out_everywhere" | "expired_idle" | "expired_absolute" | 
+/**  Over the cap of live sessions; the least recently active goes. */
+"evicted";
+
+export type SessionState = "active" | "idle";
+
+/**  One row of Active sessions. */
+export type SessionView = SessionView_Serialize | SessionView_Deserialize;
+
+/**  One row of Active sessions. */
+export type SessionView_Deserialize = {
+	id: string,
+	device_name: string,
+	platform: Platform,
+	os_version: string,
+	app: AppKind,
+	app_version: string,
+	ip: string,
+	created_at: string,
+	last_active_at: string,
+	expires_at: string,
+	state: SessionState,
+	current: boolean,
+	/**  "Current", "Active now", "Last active 3 hours ago". */
+	status: string,
+	/**  "Expires in 12 days if unused", when worth saying. */
+	expiry?: string | null,
+};
+
+/**  One row of Active sessions. */
+export type SessionView_Serialize = {
+	id: string,
+	device_name: string,
+	platform: Platform,
+	os_version: string,
+	app: AppKind,
+	app_version: string,
+	ip: string,
+	created_at: string,
+	last_active_at: string,
+	expires_at: string,
+	state: SessionState,
+	current: boolean,
+	/**  "Current", "Active now", "Last active 3 hours ago". */
+	status: string,
+	/**  "Expires in 12 days if unused", when worth saying. */
+	expiry: string | null,
+};
+
+/**  The Active sessions list with how fresh it is. */
+export type SessionsSnapshot = SessionsSnapshot_Serialize | SessionsSnapshot_Deserialize;
+
+/**  The Active sessions list with how fresh it is. */
+export type SessionsSnapshot_Deserialize = {
+	sessions: SessionView_Deserialize[],
+	/**  When the list was last confirmed by the server (fetch or event). */
+	fetched_at?: string | null,
+	/**  True when the last refresh failed and this is the last known list. */
+	stale: boolean,
+	error?: string | null,
+};
+
+/**  The Active sessions list with how fresh it is. */
+export type SessionsSnapshot_Serialize = {
+	sessions: SessionView_Serialize[],
+	/**  When the list was last confirmed by the server (fetch or event). */
+	fetched_at: string | null,
+	/**  True when the last refresh failed and this is the last known list. */
+	stale: boolean,
+	error: string | null,
+};
+
+export type Settings = Settings_Serialize | Settings_Deserialize;
+
+export type Settings_Deserialize = {
+	server_url?: string | null,
+	device_name: string,
+	theme: Theme,
+};
+
+export type Settings_Serialize = {
+	server_url: string | null,
+	device_name: string,
+	theme: Theme,
+};
+
+/**  Why this device was signed out, when it wasn't its own "Log out". */
+export type SignedOutNotice = SignedOutNotice_Serialize | SignedOutNotice_Deserialize;
+
+/**  Why this device was signed out, when it wasn't its own "Log out". */
+export type SignedOutNotice_Deserialize = {
+	reason: RevocationReason,
+	by_device?: string | null,
+	at: string,
+	/**  "This device was terminated from Pixel 8 at 09:13". */
+	message: string,
+};
+
+/**  Why this device was signed out, when it wasn't its own "Log out". */
+export type SignedOutNotice_Serialize = {
+	reason: RevocationReason,
+	by_device: string | null,
+	at: string,
+	/**  "This device was terminated from Pixel 8 at 09:13". */
+	message: string,
+};
+
+export type Theme = "system" | "light" | "dark";
+
+/* Tauri Specta runtime */
+async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
+    try {
+        return { status: "ok", data: await result };
+    } catch (e) {
+        if (e instanceof Error) throw e;
+        return { status: "error", error: e as any };
+    }
+}
 
