@@ -10,6 +10,7 @@ mod deep_link;
 mod shell;
 
 use std::error::Error;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -86,6 +87,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
