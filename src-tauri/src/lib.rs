@@ -12,6 +12,7 @@ mod settings;
 mod shell;
 
 use std::error::Error;
+use std::io::IsTerminal;
 
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -107,6 +108,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
