@@ -203,14 +203,17 @@ export class FakeBackend {
         return this.#signOut(null);
       }
       case "set_device_name":
-        if (name.length < 1 || name.length > 64) throw err("invalid_name", "Use a name of 1 to 64 characters.");
+        if (name.length < 1 || name.length > 64)
+          throw err("invalid_name", "Use a name of 1 to 64 characters.");
         this.settings = { ...this.settings, device_name: name };
         return this.settings;
       case "set_theme":
         this.settings = { ...this.settings, theme: args.theme as Settings["theme"] };
         return this.settings;
       case "request_link": {
-        const email = String(args.email ?? "").trim().toLowerCase();
+        const email = String(args.email ?? "")
+          .trim()
+          .toLowerCase();
         if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
           throw err("invalid_email", "Enter an email address like name@example.com.");
         }
@@ -218,7 +221,8 @@ export class FakeBackend {
         return this.auth;
       }
       case "resend_link": {
-        if (this.auth.state !== "awaiting-link") throw err("not_pending", "No sign-in is in progress.");
+        if (this.auth.state !== "awaiting-link")
+          throw err("not_pending", "No sign-in is in progress.");
         if (Date.parse(this.auth.resend_after) > Date.now()) {
           throw err("rate_limited", "Please wait a moment before sending another link.");
         }
@@ -229,9 +233,11 @@ export class FakeBackend {
         this.auth = { state: "signed-out", notice: null };
         return this.auth;
       case "submit_code": {
-        if (this.auth.state !== "awaiting-link") throw err("not_pending", "No sign-in is in progress.");
+        if (this.auth.state !== "awaiting-link")
+          throw err("not_pending", "No sign-in is in progress.");
         const code = normalizeCode(String(args.code ?? ""));
-        if (code.length !== 9) throw err("invalid_code", "That code isn't right. Check the email and try again.");
+        if (code.length !== 9)
+          throw err("invalid_code", "That code isn't right. Check the email and try again.");
         this.sessions = seedSessions();
         this.auth = this.#signedIn();
         return this.auth;
@@ -242,7 +248,8 @@ export class FakeBackend {
         return this.snapshot();
       case "rename_session": {
         this.#requireSignedIn();
-        if (name.length < 1 || name.length > 64) throw err("invalid_name", "Use a name of 1 to 64 characters.");
+        if (name.length < 1 || name.length > 64)
+          throw err("invalid_name", "Use a name of 1 to 64 characters.");
         const found = this.sessions.find((s) => s.id === args.sessionId);
         if (!found) throw err("not_found", "That device is no longer signed in.");
         const updated = { ...found, device_name: name };
@@ -251,7 +258,8 @@ export class FakeBackend {
       }
       case "rename_account": {
         const auth = this.#requireSignedIn();
-        if (name.length < 1 || name.length > 64) throw err("invalid_name", "Use a name of 1 to 64 characters.");
+        if (name.length < 1 || name.length > 64)
+          throw err("invalid_name", "Use a name of 1 to 64 characters.");
         const parts = name.split(/[\s._-]+/).filter(Boolean);
         const initials = parts
           .slice(0, 2)

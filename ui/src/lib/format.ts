@@ -23,7 +23,11 @@ export function appAndOs(s: SessionView): string {
   return `${APP[s.app] ?? s.app} ${s.app_version} · ${os}`;
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+});
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
 export const formatDate = (iso: string): string => dateFormat.format(new Date(iso));

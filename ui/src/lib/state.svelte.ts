@@ -87,7 +87,13 @@ export class LatchState {
   /** Drops listeners and mirrored state (tests, hot reload). */
   stop(): void {
     this.#generation++;
-    for (const unlisten of this.#unlisten) unlisten();
+    for (const unlisten of this.#unlisten) {
+      try {
+        unlisten();
+      } catch {
+        // The IPC bridge is already gone (window closing, test teardown).
+      }
+    }
     this.#unlisten = [];
     this.auth = null;
     this.info = null;
