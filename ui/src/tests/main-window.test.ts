@@ -1,12 +1,20 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import { dialogButton, expectNoAxeViolations, noDialogOpen, openDialog, renderApp } from "./helpers";
+import {
+  dialogButton,
+  expectNoAxeViolations,
+  noDialogOpen,
+  openDialog,
+  renderApp,
+} from "./helpers";
 
 describe("signed in: main window and profile menu", () => {
   it("shows the overview with the profile button bottom-left", async () => {
     await renderApp();
     expect(document.body.dataset.state).toBe("signed-in");
-    expect(screen.getByRole("heading", { level: 1, name: "Welcome back, Ada" })).toBeInTheDocument();
+    expect(
+      screen.getByRole("heading", { level: 1, name: "Welcome back, Ada" }),
+    ).toBeInTheDocument();
     const profile = screen.getByRole("button", { name: "Profile menu" });
     expect(profile).toHaveTextContent("AL");
     expect(profile).toHaveAttribute("aria-haspopup", "menu");
@@ -122,9 +130,7 @@ describe("signed in: main window and profile menu", () => {
     const { user } = await renderApp();
     const nav = screen.getByRole("navigation", { name: "Main" });
     await user.click(within(nav).getByRole("button", { name: /active sessions/i }));
-    expect(
-      await screen.findByRole("heading", { level: 1, name: "Active sessions" }),
-    ).toHaveFocus();
+    expect(await screen.findByRole("heading", { level: 1, name: "Active sessions" })).toHaveFocus();
     await user.click(within(nav).getByRole("button", { name: "Account" }));
     expect(await screen.findByRole("heading", { level: 1, name: "Account" })).toHaveFocus();
     await user.click(within(nav).getByRole("button", { name: "Overview" }));

@@ -27,7 +27,11 @@ describe("needs server", () => {
 
   it("shows Rust's words when the address is refused", async () => {
     const { fake, user } = await renderApp({ state: "needs-server" });
-    fake.failNext("set_server", "unreachable", "Can't reach accounts.example.org. Check the address.");
+    fake.failNext(
+      "set_server",
+      "unreachable",
+      "Can't reach accounts.example.org. Check the address.",
+    );
     await user.type(screen.getByLabelText("Server address"), "https://accounts.example.org{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "Can't reach accounts.example.org. Check the address.",

@@ -261,7 +261,9 @@ describe("active sessions", () => {
     const alert = screen.getByRole("alert");
     expect(alert).toHaveTextContent("Couldn't update the list");
     expect(alert).toHaveTextContent("Can't reach accounts.example.com.");
-    expect(screen.getByRole("list", { name: "Signed-in devices (last known)" })).toBeInTheDocument();
+    expect(
+      screen.getByRole("list", { name: "Signed-in devices (last known)" }),
+    ).toBeInTheDocument();
     expect(rowNames()).toHaveLength(6);
     expect(screen.getByText(/^Last known · Updated 7 minutes ago$/)).toBeInTheDocument();
     await expectNoAxeViolations();
