@@ -1,10 +1,12 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi, type Mock } from "vitest";
 import DialogHarness from "./DialogHarness.svelte";
 import { expectNoAxeViolations, noDialogOpen, openDialog } from "./helpers";
 
-async function setup(onconfirm = vi.fn(() => Promise.resolve())) {
+async function setup(
+  onconfirm: Mock<() => Promise<unknown>> = vi.fn(() => Promise.resolve<unknown>(null)),
+) {
   const user = userEvent.setup();
   render(DialogHarness, { onconfirm });
   const opener = screen.getByRole("button", { name: "Open" });
