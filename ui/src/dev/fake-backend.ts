@@ -119,7 +119,7 @@ export class FakeBackend {
       sessions: this.sessions,
       fetched_at: this.fetchedAt,
       stale: this.stale,
-      error: this.stale ? "Can't reach accounts.example.com. Showing the last known list." : null,
+      error: this.stale ? "Can't reach accounts.example.com. Check your connection." : null,
     };
   }
 
