@@ -75,6 +75,7 @@ describe("account settings", () => {
     expect(fake.callsOf("log_out_others")).toHaveLength(1);
     expect(await screen.findByText("5 devices signed out")).toBeInTheDocument();
     expect(document.body.dataset.state).toBe("signed-in");
+    await expectNoAxeViolations();
     expect(screen.getByRole("button", { name: "Log out of other devices" })).toBeDisabled();
   });
 

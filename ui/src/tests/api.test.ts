@@ -90,3 +90,18 @@ describe("api: the IPC contract", () => {
     expect(seen).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("api: failures that aren't Rust's", () => {
+  it("keeps JavaScript exceptions out of the words shown", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    mockIPC(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'invoke')");
+    });
+    await expect(api.getState()).rejects.toEqual({
+      code: "internal",
+      message: "Something went wrong inside Latch. Try again.",
+    });
+    expect(spy).toHaveBeenCalled();
+    spy.mockRestore();
+  });
+});
