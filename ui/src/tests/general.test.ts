@@ -1,0 +1,120 @@
+import { screen, waitFor, within } from "@testing-library/svelte";
+import { describe, expect, it } from "vitest";
+import {
+  dialogButton,
+  expectNoAxeViolations,
+  noDialogOpen,
+  openDialog,
+  renderApp,
+} from "./helpers";
+
+describe("general settings", () => {
+  it("shows theme, device name, server and the state of this computer", async () => {
+    await renderApp({ page: "general" });
+    expect(screen.getByRole("heading", { level: 1, name: "General" })).toBeInTheDocument();
+    const theme = screen.getByRole("radiogroup", { name: "Theme" });
+    expect(within(theme).getByRole("radio", { name: "System" })).toBeChecked();
+    expect(screen.getByText("Ada's MacBook Pro")).toBeInTheDocument();
+    expect(screen.getByText("https://accounts.example.com")).toBeInTheDocument();
+    expect(screen.getByText("Registered")).toBeInTheDocument();
+    expect(screen.queryByText(/credential store isn't available/i)).toBeNull();
+    await expectNoAxeViolations();
+  });
+
+  it("follows the OS by default and applies a chosen theme", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    expect(document.documentElement.dataset.theme).toBeUndefined();
+    await user.click(screen.getByRole("radio", { name: "Dark" }));
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBe("dark"));
+    expect(fake.callsOf("set_theme")).toEqual([{ cmd: "set_theme", args: { theme: "dark" } }]);
+    await user.click(screen.getByRole("radio", { name: "Light" }));
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBe("light"));
+    await user.click(screen.getByRole("radio", { name: "System" }));
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBeUndefined());
+  });
+
+  it("starts in the saved theme", async () => {
+    await renderApp({ page: "general", settings: { theme: "dark" } });
+    expect(document.documentElement.dataset.theme).toBe("dark");
+    expect(screen.getByRole("radio", { name: "Dark" })).toBeChecked();
+  });
+
+  it("renames this device", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    await user.click(screen.getByRole("button", { name: "Edit device name" }));
+    const field = screen.getByRole("textbox", { name: "Device name" });
+    await user.clear(field);
+    await user.type(field, "Studio Mac{Enter}");
+    await waitFor(() =>
+      expect(fake.callsOf("set_device_name")).toEqual([
+        { cmd: "set_device_name", args: { name: "Studio Mac" } },
+      ]),
+    );
+    expect(await screen.findByText("Studio Mac")).toBeInTheDocument();
+  });
+
+  it("changes the server only after a confirmation that says it signs out", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    await user.click(screen.getByRole("button", { name: "Change server address" }));
+    const field = screen.getByRole("textbox", { name: "Server address" });
+    await user.clear(field);
+    await user.type(field, "https://login.example.net{Enter}");
+    const dialog = await openDialog();
+    expect(dialog).toHaveAccessibleName("Change server and sign out?");
+    expect(dialog).toHaveTextContent("https://login.example.net");
+    expect(dialog).toHaveTextContent("signed out of ada@example.com on this device");
+    expect(fake.callsOf("set_server")).toHaveLength(0);
+    await expectNoAxeViolations();
+    await user.click(dialogButton(dialog, "Cancel"));
+    noDialogOpen();
+    expect(fake.callsOf("set_server")).toHaveLength(0);
+
+    await user.click(screen.getByRole("button", { name: "Change…" }));
+    await user.click(dialogButton(await openDialog(), "Change and sign out"));
+    await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
+    expect(fake.callsOf("set_server")).toEqual([
+      { cmd: "set_server", args: { url: "https://login.example.net" } },
+    ]);
+  });
+
+  it("keeps this device signed in and says why when the new server is refused", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    fake.failNext("set_server", "invalid_server", "That isn't a Latch server.");
+    await user.click(screen.getByRole("button", { name: "Change server address" }));
+    const field = screen.getByRole("textbox", { name: "Server address" });
+    await user.clear(field);
+    await user.type(field, "https://example.net{Enter}");
+    const dialog = await openDialog();
+    await user.click(dialogButton(dialog, "Change and sign out"));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent(
+      "That isn't a Latch server.",
+    );
+    expect(document.body.dataset.state).toBe("signed-in");
+  });
+
+  it("warns when sign-ins are kept in a file, links can't open the app, or settings failed", async () => {
+    await renderApp({
+      page: "general",
+      info: {
+        credential_store: "file",
+        credential_store_warning: "The Secret Service isn't running.",
+        scheme_registered: false,
+        scheme_warning: "Couldn't register app.latch: links.",
+        settings_warning: "Settings couldn't be written to disk.",
+      },
+    });
+    expect(screen.getByText("The system credential store isn't available")).toBeInTheDocument();
+    expect(screen.getByText("The Secret Service isn't running.")).toBeInTheDocument();
+    expect(screen.getByText("Links won't open Latch")).toBeInTheDocument();
+    expect(screen.getByText("Couldn't register app.latch: links.")).toBeInTheDocument();
+    expect(screen.getByText("Settings couldn't be written to disk.")).toBeInTheDocument();
+    await expectNoAxeViolations();
+  });
+
+  it("shows a failed theme change in words", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    fake.failNext("set_theme", "server_error", "Couldn't save settings.");
+    await user.click(screen.getByRole("radio", { name: "Light" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Couldn't save settings.");
+  });
+});

@@ -1,0 +1,68 @@
+import { render, screen, waitFor, within } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import axe from "axe-core";
+import { expect } from "vitest";
+import App from "../App.svelte";
+import { installFakeBackend, type FakeOptions } from "../dev/fake-backend";
+import { latch } from "../lib/state.svelte";
+import { ui, type Page } from "../lib/ui.svelte";
+
+/** The whole app against the fake Rust side, settled in its first state. */
+export async function renderApp(opts: FakeOptions & { page?: Page } = {}) {
+  const fake = installFakeBackend(opts);
+  const user = userEvent.setup();
+  const result = render(App);
+  const state = opts.state ?? "signed-in";
+  await waitFor(() => expect(document.body.dataset.state).toBe(state));
+  if (state === "signed-in") {
+    await waitFor(() => expect(latch.sessions).not.toBeNull());
+    if (opts.page) {
+      ui.page = opts.page;
+      await waitFor(() => expect(document.activeElement?.tagName).toBe("H1"));
+      // Let the new page's own focus move (a queued microtask) land first.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  // Each view puts focus on its heading or first field as it opens; let that
+  // happen before the test starts moving focus itself.
+  await waitFor(() => expect(document.activeElement).not.toBe(document.body));
+  return { fake, user, ...result };
+}
+
+/** The dialog that is open now. */
+export async function openDialog(): Promise<HTMLElement> {
+  const dialog = await waitFor(() => {
+    const open = document.querySelector<HTMLElement>("dialog[open]");
+    expect(open).not.toBeNull();
+    return open as HTMLElement;
+  });
+  return dialog;
+}
+
+export function dialogButton(dialog: HTMLElement, name: string | RegExp): HTMLElement {
+  return within(dialog).getByRole("button", { name });
+}
+
+export const noDialogOpen = () => expect(document.querySelector("dialog[open]")).toBeNull();
+
+/** The row of the session list that shows this device name. */
+export function sessionRow(name: string): HTMLElement {
+  const list = screen.getByRole("list", { name: /signed-in devices/i });
+  const row = within(list)
+    .getAllByRole("listitem")
+    .find((li) => within(li).queryByText(name, { selector: ".name" }) !== null);
+  if (!row) throw new Error(`no session row for ${name}`);
+  return row;
+}
+
+/** axe-core on the whole document; jsdom can't compute colours, so the
+ * contrast rule is left to the screenshots. */
+export async function expectNoAxeViolations(): Promise<void> {
+  const results = await axe.run(document, {
+    rules: { "color-contrast": { enabled: false } },
+  });
+  const found = results.violations.map(
+    (v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  expect(found).toEqual([]);
+}
