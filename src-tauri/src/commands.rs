@@ -29,13 +29,22 @@ impl From<ClientError> for CommandError {
 
 type CommandResult<T> = Result<T, CommandError>;
 
+/// Where the session token is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialStore {
+    /// The OS credential store (Keychain, Credential Manager, Secret Service).
+    Os,
+    /// The private-file fallback.
+    File,
+}
+
 /// What the window shows about the app itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct AppInfo {
     pub version: String,
     pub debug: bool,
-    /// `os` (the OS credential store) or `file` (the private-file fallback).
-    pub credential_store: String,
+    pub credential_store: CredentialStore,
     pub credential_store_warning: Option<String>,
     pub scheme_registered: bool,
     pub scheme_warning: Option<String>,
@@ -59,9 +68,9 @@ pub async fn get_app_info(
 ) -> CommandResult<AppInfo> {
     desktop.ready().await;
     let (credential_store, credential_store_warning) = match desktop.store_kind() {
-        StoreKind::Os => ("os", None),
+        StoreKind::Os => (CredentialStore::Os, None),
         StoreKind::File { why } => (
-            "file",
+            CredentialStore::File,
             Some(format!(
                 "Latch keeps your sign-in in a private file instead of the system keyring ({why})."
             )),
@@ -79,7 +88,7 @@ pub async fn get_app_info(
     Ok(AppInfo {
         version: desktop.version.clone(),
         debug,
-        credential_store: credential_store.to_owned(),
+        credential_store,
         credential_store_warning,
         scheme_registered,
         scheme_warning,

@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-pub use commands::{AppInfo, CommandError, NAMES as COMMANDS};
+pub use commands::{AppInfo, CommandError, CredentialStore, NAMES as COMMANDS};
 pub use data_dir::{DataDirOverride, DATA_DIR_ENV};
 pub use deep_link::{DeepLinkIntake, IncomingLink};
 pub use desktop::{Desktop, SERVER_URL_ENV};
@@ -247,7 +247,7 @@ mod tests {
         let info = AppInfo {
             version: "0.1.0".into(),
             debug: true,
-            credential_store: "file".into(),
+            credential_store: CredentialStore::File,
             credential_store_warning: Some("no keyring".into()),
             scheme_registered: false,
             scheme_warning: None,

@@ -46,8 +46,7 @@ export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 export type AppInfo_Deserialize = {
 	version: string,
 	debug: boolean,
-	/**  `os` (the OS credential store) or `file` (the private-file fallback). */
-	credential_store: string,
+	credential_store: CredentialStore,
 	credential_store_warning?: string | null,
 	scheme_registered: boolean,
 	scheme_warning?: string | null,
@@ -60,8 +59,7 @@ export type AppInfo_Deserialize = {
 export type AppInfo_Serialize = {
 	version: string,
 	debug: boolean,
-	/**  `os` (the OS credential store) or `file` (the private-file fallback). */
-	credential_store: string,
+	credential_store: CredentialStore,
 	credential_store_warning: string | null,
 	scheme_registered: boolean,
 	scheme_warning: string | null,
@@ -99,6 +97,13 @@ export type CommandError = {
 	code: string,
 	message: string,
 };
+
+/**  Where the session token is kept. */
+export type CredentialStore = 
+/**  The OS credential store (Keychain, Credential Manager, Secret Service). */
+"os" | 
+/**  The private-file fallback. */
+"file";
 
 export type Platform = "linux" | "macos" | "windows" | "android" | "ios" | "web";
 
