@@ -5,7 +5,7 @@
 use latch_client::{AuthState, ClientError, SessionView, SessionsSnapshot, StoreKind};
 use latch_protocol::Account;
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::Desktop;
 use crate::settings::{Settings, Theme};
@@ -55,15 +55,20 @@ pub struct AppInfo {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn get_state(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+pub async fn get_state<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.auth_state())
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn get_app_info(
-    desktop: State<'_, Desktop>,
+pub async fn get_app_info<R: Runtime>(
+    _app: AppHandle<R>,
+
+    desktop: State<'_, Desktop<R>>,
     shell: State<'_, Shell>,
 ) -> CommandResult<AppInfo> {
     desktop.ready().await;
@@ -103,14 +108,21 @@ pub async fn get_app_info(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn get_settings(desktop: State<'_, Desktop>) -> CommandResult<Settings> {
+pub async fn get_settings<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<Settings> {
     desktop.ready().await;
     Ok(desktop.settings())
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_server(desktop: State<'_, Desktop>, url: String) -> CommandResult<AuthState> {
+pub async fn set_server<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    url: String,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     let state = desktop.client.set_server(&url).await?;
     desktop.save_settings(|s| s.server_url = desktop.client.server().map(|u| u.display()));
@@ -119,7 +131,11 @@ pub async fn set_server(desktop: State<'_, Desktop>, url: String) -> CommandResu
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_device_name(desktop: State<'_, Desktop>, name: String) -> CommandResult<Settings> {
+pub async fn set_device_name<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    name: String,
+) -> CommandResult<Settings> {
     desktop.ready().await;
     desktop.client.set_device_name(&name).await?;
     Ok(desktop.save_settings(|_| {}))
@@ -127,50 +143,73 @@ pub async fn set_device_name(desktop: State<'_, Desktop>, name: String) -> Comma
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_theme(desktop: State<'_, Desktop>, theme: Theme) -> CommandResult<Settings> {
+pub async fn set_theme<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    theme: Theme,
+) -> CommandResult<Settings> {
     desktop.ready().await;
     Ok(desktop.save_settings(|s| s.theme = theme))
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn request_link(desktop: State<'_, Desktop>, email: String) -> CommandResult<AuthState> {
+pub async fn request_link<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    email: String,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.request_link(&email).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn resend_link(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+pub async fn resend_link<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.resend_link().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_sign_in(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+pub async fn cancel_sign_in<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.cancel_sign_in().await)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn submit_code(desktop: State<'_, Desktop>, code: String) -> CommandResult<AuthState> {
+pub async fn submit_code<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    code: String,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.submit_code(&code).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_sessions(desktop: State<'_, Desktop>) -> CommandResult<SessionsSnapshot> {
+pub async fn list_sessions<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<SessionsSnapshot> {
     desktop.ready().await;
     Ok(desktop.client.list_sessions().await)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn rename_session(
-    desktop: State<'_, Desktop>,
+pub async fn rename_session<R: Runtime>(
+    _app: AppHandle<R>,
+
+    desktop: State<'_, Desktop<R>>,
     session_id: String,
     name: String,
 ) -> CommandResult<SessionView> {
@@ -184,22 +223,31 @@ pub async fn rename_session(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn rename_account(desktop: State<'_, Desktop>, name: String) -> CommandResult<Account> {
+pub async fn rename_account<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    name: String,
+) -> CommandResult<Account> {
     desktop.ready().await;
     Ok(desktop.client.rename_account(&name).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn log_out(desktop: State<'_, Desktop>) -> CommandResult<AuthState> {
+pub async fn log_out<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<AuthState> {
     desktop.ready().await;
     Ok(desktop.client.log_out().await)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn terminate_session(
-    desktop: State<'_, Desktop>,
+pub async fn terminate_session<R: Runtime>(
+    _app: AppHandle<R>,
+
+    desktop: State<'_, Desktop<R>>,
     session_id: String,
 ) -> CommandResult<()> {
     desktop.ready().await;
@@ -208,23 +256,36 @@ pub async fn terminate_session(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn log_out_others(desktop: State<'_, Desktop>) -> CommandResult<u32> {
+pub async fn log_out_others<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<u32> {
     desktop.ready().await;
     Ok(desktop.client.log_out_others().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn log_out_everywhere(desktop: State<'_, Desktop>) -> CommandResult<u32> {
+pub async fn log_out_everywhere<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+) -> CommandResult<u32> {
     desktop.ready().await;
     Ok(desktop.client.log_out_everywhere().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn report_activity(desktop: State<'_, Desktop>, active: bool) {
+pub fn report_activity<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    active: bool,
+) {
     desktop.client.report_activity(active);
 }
+
+// Each command takes the `AppHandle` only to pin its runtime (the app's,
+// or the mock one in tests): with `State` alone Tauri can't infer it.
 
 /// Every command's name, for build.rs's manifest and the capability test.
 pub const NAMES: &[&str] = &[

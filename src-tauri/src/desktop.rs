@@ -8,7 +8,7 @@ use std::sync::Arc;
 use latch_client::{
     open_for_install, ClientConfig, DeviceIdentity, FallbackStore, LatchClient, StoreKind,
 };
-use tauri::{AppHandle, Emitter, Manager, Wry};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
 use crate::commands::CommandError;
@@ -20,16 +20,16 @@ const DEBUG_SERVER: &str = "http://127.0.0.1:8787";
 /// Overrides the saved server address (tests, scripts/dev).
 pub const SERVER_URL_ENV: &str = "LATCH_SERVER_URL";
 
-pub struct Desktop {
+pub struct Desktop<R: Runtime> {
     pub client: LatchClient,
     pub version: String,
     store: Arc<FallbackStore>,
-    settings: SettingsFile<Wry>,
+    settings: SettingsFile<R>,
     ready_tx: watch::Sender<bool>,
 }
 
-impl Desktop {
-    pub fn new(app: &AppHandle, data_dir: &Path) -> std::io::Result<Desktop> {
+impl<R: Runtime> Desktop<R> {
+    pub fn new(app: &AppHandle<R>, data_dir: &Path) -> std::io::Result<Desktop<R>> {
         let version = app.package_info().version.to_string();
         let identity = DeviceIdentity::detect(data_dir, &version)?;
         let store = Arc::new(open_for_install(data_dir, &identity.install_id));
@@ -94,10 +94,10 @@ impl Desktop {
 }
 
 /// Restores the client, then lets deep links in and forwards its changes.
-pub fn start(app: &AppHandle) {
+pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let Some(desktop) = app.try_state::<Desktop>() else {
+        let Some(desktop) = app.try_state::<Desktop<R>>() else {
             return;
         };
         let saved_name = desktop.settings.read("").device_name;
@@ -113,7 +113,7 @@ pub fn start(app: &AppHandle) {
     });
 }
 
-fn forward_events(app: &AppHandle, client: &LatchClient) {
+fn forward_events<R: Runtime>(app: &AppHandle<R>, client: &LatchClient) {
     let mut auth = client.subscribe_auth();
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -138,7 +138,7 @@ fn forward_events(app: &AppHandle, client: &LatchClient) {
 
 /// Deep links go to the client in arrival order; a refused one is told to
 /// the window as `deep-link-error` (`{code, message}`), never logged.
-fn attach_deep_links(app: &AppHandle) {
+fn attach_deep_links<R: Runtime>(app: &AppHandle<R>) {
     let Some(shell) = app.try_state::<Shell>() else {
         return;
     };
@@ -146,7 +146,7 @@ fn attach_deep_links(app: &AppHandle) {
     shell.intake().attach(Arc::new(move |link| {
         let handle = handle.clone();
         tauri::async_runtime::spawn(async move {
-            let Some(desktop) = handle.try_state::<Desktop>() else {
+            let Some(desktop) = handle.try_state::<Desktop<R>>() else {
                 return;
             };
             if let Some(shell) = handle.try_state::<Shell>() {

@@ -4,7 +4,7 @@
 //! settings store and the IPC commands; the session logic lives in
 //! `crates/client`, without Tauri.
 
-mod commands;
+pub mod commands;
 mod data_dir;
 mod deep_link;
 mod desktop;
@@ -20,9 +20,12 @@ use tauri_plugin_deep_link::DeepLinkExt;
 pub use commands::{AppInfo, CommandError, CredentialStore, NAMES as COMMANDS};
 pub use data_dir::{DataDirOverride, DATA_DIR_ENV};
 pub use deep_link::{DeepLinkIntake, IncomingLink};
-pub use desktop::{Desktop, SERVER_URL_ENV};
+pub use desktop::{start as start_client, Desktop, SERVER_URL_ENV};
+pub use latch_client::SignedOutNotice;
 pub use settings::{Settings, Theme};
 pub use shell::{SchemeRegistration, Shell};
+#[doc(hidden)]
+pub use tauri_specta;
 
 /// The label of the one window, as in tauri.conf.json and the capability.
 pub const MAIN_WINDOW: &str = "main";
@@ -34,32 +37,40 @@ pub const SETTINGS_FILE: &str = "settings.json";
 /// The TypeScript bindings of the IPC commands, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
 
-/// Every command the window can call, for both the invoke handler and the
-/// generated TypeScript. A command added here must also be listed in
-/// build.rs and granted in capabilities/.
+/// Every command the window can call, for a runtime: the app's (`ipc()`)
+/// or the mock one in tests (`latch_ipc!(MockRuntime)`). A command added
+/// here must also be listed in build.rs and granted in capabilities/.
+#[macro_export]
+macro_rules! latch_ipc {
+    ($($runtime:tt)+) => {
+        $crate::tauri_specta::Builder::<$($runtime)+>::new()
+            .commands($crate::tauri_specta::collect_commands![
+                $crate::commands::get_state::<$($runtime)+>,
+                $crate::commands::get_app_info::<$($runtime)+>,
+                $crate::commands::get_settings::<$($runtime)+>,
+                $crate::commands::set_server::<$($runtime)+>,
+                $crate::commands::set_device_name::<$($runtime)+>,
+                $crate::commands::set_theme::<$($runtime)+>,
+                $crate::commands::request_link::<$($runtime)+>,
+                $crate::commands::resend_link::<$($runtime)+>,
+                $crate::commands::cancel_sign_in::<$($runtime)+>,
+                $crate::commands::submit_code::<$($runtime)+>,
+                $crate::commands::list_sessions::<$($runtime)+>,
+                $crate::commands::rename_session::<$($runtime)+>,
+                $crate::commands::rename_account::<$($runtime)+>,
+                $crate::commands::log_out::<$($runtime)+>,
+                $crate::commands::terminate_session::<$($runtime)+>,
+                $crate::commands::log_out_others::<$($runtime)+>,
+                $crate::commands::log_out_everywhere::<$($runtime)+>,
+                $crate::commands::report_activity::<$($runtime)+>,
+            ])
+            .typ::<$crate::SignedOutNotice>()
+    };
+}
+
+/// The app's commands and types (also what the TypeScript is generated from).
 pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
-    tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(tauri_specta::collect_commands![
-            commands::get_state,
-            commands::get_app_info,
-            commands::get_settings,
-            commands::set_server,
-            commands::set_device_name,
-            commands::set_theme,
-            commands::request_link,
-            commands::resend_link,
-            commands::cancel_sign_in,
-            commands::submit_code,
-            commands::list_sessions,
-            commands::rename_session,
-            commands::rename_account,
-            commands::log_out,
-            commands::terminate_session,
-            commands::log_out_others,
-            commands::log_out_everywhere,
-            commands::report_activity,
-        ])
-        .typ::<latch_client::SignedOutNotice>()
+    latch_ipc!(tauri::Wry)
 }
 
 /// The TypeScript for [`ipc`]'s commands and types.

@@ -1,0 +1,148 @@
+//! The command layer wired as the window calls it, on Tauri's mock runtime
+//! (no display): each command through the IPC handler, against a real
+//! latchd, answering `{code, message}` on failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use latch_desktop_lib::{latch_ipc, Desktop, Shell};
+use latch_testkit::Latchd;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn app(server: &Latchd) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    // The saved server wins over every default, so no env var is needed.
+    std::fs::write(
+        dir.path().join("settings.json"),
+        json!({"server_url": server.base}).to_string(),
+    )
+    .unwrap();
+    let app = mock_builder()
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    app.manage(Shell::new(dir.path().to_path_buf()));
+    app.manage(Desktop::new(app.handle(), dir.path()).unwrap());
+    latch_desktop_lib::start_client(app.handle());
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    App {
+        _app: app,
+        window,
+        _dir: dir,
+    }
+}
+
+fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(&app.window, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
+    let server = Latchd::start(&[]);
+    let app = app(&server);
+    let ui = tokio::task::block_in_place(|| invoke(&app, "get_state", json!({}))).unwrap();
+    assert_eq!(ui["state"], "signed-out");
+
+    let settings = tokio::task::block_in_place(|| {
+        invoke(&app, "set_device_name", json!({"name": "Test rig"}))
+    })
+    .unwrap();
+    assert_eq!(settings["device_name"], "Test rig");
+    assert_eq!(settings["server_url"].as_str(), Some(server.base.as_str()));
+
+    let waiting = tokio::task::block_in_place(|| {
+        invoke(&app, "request_link", json!({"email": "Ada@Example.com"}))
+    })
+    .unwrap();
+    assert_eq!(
+        (waiting["state"].as_str(), waiting["device_name"].as_str()),
+        (Some("awaiting-link"), Some("Test rig"))
+    );
+    let error =
+        tokio::task::block_in_place(|| invoke(&app, "submit_code", json!({"code": "2222-2222"})))
+            .unwrap_err();
+    assert_eq!(
+        error,
+        json!({"code": "invalid_code", "message": "That code is not right. Check the email and try again."})
+    );
+
+    let code = server.mail_for("ada@example.com").await.code.to_lowercase();
+    let signed =
+        tokio::task::block_in_place(|| invoke(&app, "submit_code", json!({"code": code}))).unwrap();
+    assert_eq!(signed["state"], "signed-in");
+    assert_eq!(signed["account"]["email"], "ada@example.com");
+    assert!(
+        !signed.to_string().contains("session_token") && !signed.to_string().contains("lt1_"),
+        "no token crosses IPC"
+    );
+
+    let list = tokio::task::block_in_place(|| invoke(&app, "list_sessions", json!({}))).unwrap();
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list["sessions"][0]["status"], "Current");
+    let renamed = tokio::task::block_in_place(|| {
+        invoke(
+            &app,
+            "rename_session",
+            json!({"sessionId": id, "name": "Renamed rig"}),
+        )
+    })
+    .unwrap();
+    assert_eq!(renamed["device_name"], "Renamed rig");
+    let account =
+        tokio::task::block_in_place(|| invoke(&app, "rename_account", json!({"name": "Ada L"})))
+            .unwrap();
+    assert_eq!(account["initials"], "AL");
+    let error =
+        tokio::task::block_in_place(|| invoke(&app, "terminate_session", json!({"sessionId": id})))
+            .unwrap_err();
+    assert_eq!(
+        error["code"], "invalid_request",
+        "the current device logs out instead"
+    );
+    let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
+    assert!(matches!(
+        info["credential_store"].as_str(),
+        Some("os" | "file")
+    ));
+    assert_eq!(
+        tokio::task::block_in_place(|| invoke(&app, "log_out_others", json!({}))).unwrap(),
+        json!(0)
+    );
+    tokio::task::block_in_place(|| invoke(&app, "report_activity", json!({"active": false})))
+        .unwrap();
+
+    let out = tokio::task::block_in_place(|| invoke(&app, "log_out", json!({}))).unwrap();
+    assert_eq!(out, json!({"state": "signed-out", "notice": null}));
+    let error =
+        tokio::task::block_in_place(|| invoke(&app, "rename_account", json!({"name": "x"})))
+            .unwrap_err();
+    assert_eq!(error["code"], "signed_out");
+    let error = tokio::task::block_in_place(|| {
+        invoke(&app, "set_server", json!({"url": "http://example.com"}))
+    })
+    .unwrap_err();
+    assert_eq!(error["code"], "invalid_server");
+}
