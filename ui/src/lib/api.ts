@@ -8,6 +8,7 @@ import type {
   Account,
   AppInfo,
   AuthState,
+  CommandError,
   SessionView,
   SessionsSnapshot,
   Settings,
@@ -50,3 +51,5 @@ export const onAuthChanged = (cb: (state: AuthState) => void): Promise<UnlistenF
   listen<AuthState>("auth-changed", (e) => cb(e.payload));
 export const onSessionsChanged = (cb: (snapshot: SessionsSnapshot) => void): Promise<UnlistenFn> =>
   listen<SessionsSnapshot>("sessions-changed", (e) => cb(e.payload));
+export const onDeepLinkError = (cb: (error: CommandError) => void): Promise<UnlistenFn> =>
+  listen<CommandError>("deep-link-error", (e) => cb(e.payload));

@@ -26,6 +26,8 @@ export class LatchState {
   /** A list_sessions call that rejected (it answers "server down" itself). */
   sessionsError = $state<string | null>(null);
   refreshing = $state(false);
+  /** Why the last sign-in link opened from outside was refused (it changed nothing). */
+  linkError = $state<CommandError | null>(null);
 
   #unlisten: api.UnlistenFn[] = [];
   // Bumped by every auth/sessions update, so a slow reply can't overwrite
@@ -67,6 +69,7 @@ export class LatchState {
         this.#unlisten = await Promise.all([
           api.onAuthChanged((s) => this.#applyAuth(s)),
           api.onSessionsChanged((s) => this.#applySessions(s)),
+          api.onDeepLinkError((e) => (this.linkError = e)),
         ]);
       }
       const authVersion = this.#authVersion;
@@ -101,12 +104,14 @@ export class LatchState {
     this.sessions = null;
     this.startError = null;
     this.sessionsError = null;
+    this.linkError = null;
     this.refreshing = false;
   }
 
   #applyAuth(next: AuthState): void {
     const wasSignedIn = this.auth?.state === "signed-in";
     this.#authVersion++;
+    if (this.auth?.state !== next.state) this.linkError = null;
     this.auth = next;
     if (next.state === "signed-in") {
       if (!wasSignedIn) {

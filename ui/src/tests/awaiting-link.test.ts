@@ -1,4 +1,5 @@
 import { fireEvent, screen, waitFor } from "@testing-library/svelte";
+import { emit } from "@tauri-apps/api/event";
 import { describe, expect, it } from "vitest";
 import { expectNoAxeViolations, renderApp } from "./helpers";
 
@@ -141,5 +142,17 @@ describe("awaiting link", () => {
     });
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-in"));
     expect(await screen.findByRole("button", { name: "Profile menu" })).toBeInTheDocument();
+  });
+
+  it("says why a sign-in link opened from outside was refused, and stays put", async () => {
+    await renderApp({ state: "awaiting-link" });
+    await emit("deep-link-error", {
+      code: "not_pending",
+      message: "This link is from an older or different sign-in request.",
+    });
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("This link is from an older or different sign-in request.");
+    expect(document.body.dataset.state).toBe("awaiting-link");
+    await expectNoAxeViolations();
   });
 });
