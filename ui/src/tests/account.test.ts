@@ -41,7 +41,9 @@ describe("account settings", () => {
     );
     // The new initials reach the profile button too.
     await waitFor(() =>
-      expect(screen.getByRole("button", { name: "Profile menu" })).toHaveTextContent("AK"),
+      expect(
+        screen.getByRole("button", { name: "Profile menu" }).querySelector("[data-initials]"),
+      ).toHaveAttribute("data-initials", "AK"),
     );
     expect(screen.getByRole("button", { name: "Edit display name" })).toHaveFocus();
   });
@@ -136,6 +138,22 @@ describe("account settings", () => {
     await user.click(dialogButton(dialog, "Try again"));
     await waitFor(() => noDialogOpen());
     expect(fake.callsOf("log_out_others")).toHaveLength(2);
+  });
+
+  it("cuts a long device list short instead of scrolling it", async () => {
+    const [current, other] = seedSessions();
+    const many = Array.from({ length: 12 }, (_, i) => ({
+      ...other,
+      id: `s-${i}`,
+      device_name: `Lab machine ${i + 1}`,
+    }));
+    const { user } = await renderApp({ page: "account", sessions: [current, ...many] });
+    await user.click(screen.getByRole("button", { name: "Log out of other devices" }));
+    const dialog = await openDialog();
+    expect(dialog).toHaveTextContent("12 other devices will be signed out");
+    expect(listedDevices(dialog).filter(Boolean)).toHaveLength(7);
+    expect(within(dialog).getByText("and 5 more")).toBeInTheDocument();
+    expect(dialogButton(dialog, "Log out 12 devices")).toBeEnabled();
   });
 
   it("offers nothing to log out when this is the only device", async () => {

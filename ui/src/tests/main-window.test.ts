@@ -16,7 +16,7 @@ describe("signed in: main window and profile menu", () => {
       screen.getByRole("heading", { level: 1, name: "Welcome back, Ada" }),
     ).toBeInTheDocument();
     const profile = screen.getByRole("button", { name: "Profile menu" });
-    expect(profile).toHaveTextContent("AL");
+    expect(profile.querySelector("[data-initials]")).toHaveAttribute("data-initials", "AL");
     expect(profile).toHaveAttribute("aria-haspopup", "menu");
     expect(profile).toHaveAttribute("aria-expanded", "false");
     expect(profile.closest("aside")).not.toBeNull();
