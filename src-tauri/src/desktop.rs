@@ -107,7 +107,8 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
             .start(desktop.initial_server().as_deref(), name.as_deref())
             .await;
         desktop.save_settings(|_| {});
-        let _ = desktop.ready_tx.send(true);
+        // send_replace: the value must change even when no command is waiting yet.
+        desktop.ready_tx.send_replace(true);
         forward_events(&app, &desktop.client);
         attach_deep_links(&app);
     });
