@@ -37,25 +37,36 @@ pub struct SettingsFile<R: Runtime> {
 impl<R: Runtime> SettingsFile<R> {
     pub fn open(app: &AppHandle<R>, data_dir: &Path) -> Self {
         let path = data_dir.join(SETTINGS_FILE);
+        // The store plugin quietly starts empty on a file it can't parse, so
+        // look first: a damaged file is set aside and the window told.
+        let damaged = std::fs::read(&path)
+            .map(|bytes| {
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+                    .is_err()
+            })
+            .unwrap_or(false);
+        let mut warning = None;
+        if damaged {
+            tracing::warn!("settings file damaged; set aside, using defaults");
+            let aside = path.with_extension("json.damaged");
+            warning = Some(match std::fs::rename(&path, &aside) {
+                Ok(()) => format!(
+                    "Your settings file was damaged, so Latch started with default settings. The old file is at {}.",
+                    aside.display()
+                ),
+                Err(_) => "Your settings file couldn't be read, so Latch is using default settings.".to_owned(),
+            });
+        }
         match app.store(&path) {
             Ok(store) => Self {
                 store: Some(store),
-                warning: None,
+                warning,
             },
             Err(error) => {
-                tracing::warn!(%error, "settings file unreadable; set aside, using defaults");
-                let aside = path.with_extension("json.damaged");
-                let warning = match std::fs::rename(&path, &aside) {
-                    Ok(()) => format!(
-                        "Your settings file was damaged, so Latch started with default settings. The old file is at {}.",
-                        aside.display()
-                    ),
-                    Err(_) => "Your settings file couldn't be read, so Latch is using default settings.".to_owned(),
-                };
-                let store = app.store(&path).ok();
+                tracing::warn!(%error, "settings file unusable; using defaults");
                 Self {
-                    store,
-                    warning: Some(warning),
+                    store: None,
+                    warning: Some("Latch can't use its settings file, so it is running with default settings.".to_owned()),
                 }
             }
         }

@@ -146,3 +146,40 @@ async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
     .unwrap_err();
     assert_eq!(error["code"], "invalid_server");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_settings_file_gives_defaults_and_a_warning() {
+    let server = Latchd::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("settings.json"), "{ this is not json").unwrap();
+    let app = mock_builder()
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    app.manage(Shell::new(dir.path().to_path_buf()));
+    app.manage(Desktop::new(app.handle(), dir.path()).unwrap());
+    latch_desktop_lib::start_client(app.handle());
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let app = App {
+        _app: app,
+        window,
+        _dir: dir,
+    };
+    let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
+    let warning = info["settings_warning"]
+        .as_str()
+        .expect("a warning for the window");
+    assert!(warning.contains("default settings"), "{warning}");
+    let settings = tokio::task::block_in_place(|| invoke(&app, "get_settings", json!({}))).unwrap();
+    assert_eq!(settings["theme"], "system");
+    // Still a working app: it can be pointed at a server and sign in.
+    let state =
+        tokio::task::block_in_place(|| invoke(&app, "set_server", json!({"url": server.base})))
+            .unwrap();
+    assert_eq!(state["state"], "signed-out");
+    let saved = tokio::task::block_in_place(|| invoke(&app, "get_settings", json!({}))).unwrap();
+    assert_eq!(saved["server_url"].as_str(), Some(server.base.as_str()));
+}
