@@ -287,24 +287,4 @@ pub fn report_activity<R: Runtime>(
 // Each command takes the `AppHandle` only to pin its runtime (the app's,
 // or the mock one in tests): with `State` alone Tauri can't infer it.
 
-/// Every command's name, for build.rs's manifest and the capability test.
-pub const NAMES: &[&str] = &[
-    "get_state",
-    "get_app_info",
-    "get_settings",
-    "set_server",
-    "set_device_name",
-    "set_theme",
-    "request_link",
-    "resend_link",
-    "cancel_sign_in",
-    "submit_code",
-    "list_sessions",
-    "rename_session",
-    "rename_account",
-    "log_out",
-    "terminate_session",
-    "log_out_others",
-    "log_out_everywhere",
-    "report_activity",
-];
+include!("command_names.rs");

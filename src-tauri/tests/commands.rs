@@ -20,14 +20,10 @@ struct App {
     _dir: tempfile::TempDir,
 }
 
-fn app(server: &Latchd) -> App {
+/// The app on the mock runtime, with `settings` as its settings file.
+fn app(settings: &str) -> App {
     let dir = tempfile::tempdir().unwrap();
-    // The saved server wins over every default, so no env var is needed.
-    std::fs::write(
-        dir.path().join("settings.json"),
-        json!({"server_url": server.base}).to_string(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("settings.json"), settings).unwrap();
     let app = mock_builder()
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
@@ -62,7 +58,8 @@ fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
     let server = Latchd::start(&[]);
-    let app = app(&server);
+    // The saved server wins over every default, so no env var is needed.
+    let app = app(&json!({"server_url": server.base}).to_string());
     let ui = tokio::task::block_in_place(|| invoke(&app, "get_state", json!({}))).unwrap();
     assert_eq!(ui["state"], "signed-out");
 
@@ -150,24 +147,7 @@ async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_settings_file_gives_defaults_and_a_warning() {
     let server = Latchd::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("settings.json"), "{ this is not json").unwrap();
-    let app = mock_builder()
-        .plugin(tauri_plugin_store::Builder::default().build())
-        .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    app.manage(Shell::new(dir.path().to_path_buf()));
-    app.manage(Desktop::new(app.handle(), dir.path()).unwrap());
-    latch_desktop_lib::start_client(app.handle());
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    let app = App {
-        _app: app,
-        window,
-        _dir: dir,
-    };
+    let app = app("{ this is not json");
     let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
     let warning = info["settings_warning"]
         .as_str()
