@@ -138,10 +138,16 @@ impl Desktop {
         ]
     }
 
-    /// Opens the app as device `name` (its own data dir) pointed at `server`.
+    /// Opens the app as the device called `name` (its own data dir, that
+    /// device name in its settings) pointed at `server`.
     pub async fn open_window(&self, name: &str, server: &str) -> Window {
         let data_dir = self.dir.path().join(name);
         std::fs::create_dir_all(&data_dir).unwrap();
+        std::fs::write(
+            data_dir.join("settings.json"),
+            json!({ "device_name": name }).to_string(),
+        )
+        .unwrap();
         let env = self.env(&data_dir, server);
         let (port, native) = (free_port(), free_port());
         let log = self.dir.path().join(format!("{name}.driver.log"));
@@ -168,11 +174,25 @@ impl Desktop {
             "tauri:options".into(),
             json!({ "application": app_binary() }),
         );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&url)
-            .await
-            .unwrap();
+        // tauri-driver listens before its WebKitWebDriver is ready: a first
+        // session request can fail, so retry within a deadline.
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline + Duration::from_secs(20) => {
+                    eprintln!("WebDriver session not ready yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!(
+                    "no WebDriver session: {e}\n{}",
+                    std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
+                ),
+            }
+        };
         Window {
             client,
             driver,
@@ -220,21 +240,27 @@ impl Window {
     pub async fn wait_text(&self, text: &str, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
+            // innerText, not WebDriver's element text, which leaves out some
+            // text WebKit renders.
             let body = self
                 .client
-                .find(Locator::Css("body"))
-                .await
-                .unwrap()
-                .text()
+                .execute("return document.body.innerText", vec![])
                 .await
                 .unwrap();
+            let body = body.as_str().unwrap_or_default().to_owned();
             if body.contains(text) {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{text:?} never appeared; the page says:\n{body}"
-            );
+            if Instant::now() >= deadline {
+                let shot = std::env::temp_dir().join("latch-e2e-failure.png");
+                if let Ok(png) = self.client.screenshot().await {
+                    let _ = std::fs::write(&shot, png);
+                }
+                panic!(
+                    "{text:?} never appeared (screenshot: {}); the page says:\n{body}",
+                    shot.display()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -250,6 +276,36 @@ impl Window {
             .await
             .unwrap();
         assert_eq!(clicked, json!(true), "no enabled button {text:?}");
+    }
+
+    /// Clicks, inside the first element matching `scope`, the button or menu
+    /// item whose text starts with `text`.
+    pub async fn click_in(&self, scope: &str, text: &str) {
+        let clicked = self
+            .client
+            .execute(
+                "const root = document.querySelector(arguments[0]); const e = root && [...root.querySelectorAll('button, a, [role=menuitem]')].find(e => e.textContent.trim().startsWith(arguments[1]) && !e.disabled); if (e) { e.click(); return true } return false",
+                vec![json!(scope), json!(text)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(clicked, json!(true), "no {text:?} in {scope}");
+    }
+
+    /// The sign-in flow this window waits on (from `get_state`).
+    pub async fn pending_flow(&self) -> String {
+        let state = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('get_state').then(done, e => done(null));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        state["flow_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not waiting on a link: {state}"))
+            .to_owned()
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {

@@ -5,23 +5,50 @@
 
 use std::time::Duration;
 
-use latch_e2e::{deep_link_from_page, enabled, Desktop};
+use latch_e2e::{deep_link_from_page, enabled, Desktop, Window};
 use latch_testkit::{Latchd, Mail, SmtpServer};
 
 const START: Duration = Duration::from_secs(30);
 const SOON: Duration = Duration::from_secs(5);
 
-/// The sign-in mail, once it has arrived (each test sends one).
-async fn mail(smtp: &SmtpServer) -> Mail {
-    let messages = smtp.wait_for(1).await;
-    let parsed = mailparse::parse_mail(&messages[0]).unwrap();
-    let text = parsed
-        .subparts
-        .iter()
-        .find(|p| p.ctype.mimetype == "text/plain")
-        .map(|p| p.get_body().unwrap())
-        .unwrap();
-    Mail::parse(&text)
+/// The sign-in mail of `window`'s pending flow, once it has arrived.
+async fn mail_for(smtp: &SmtpServer, window: &Window) -> Mail {
+    let flow = window.pending_flow().await;
+    for count in 1.. {
+        for raw in smtp.wait_for(count).await {
+            let parsed = mailparse::parse_mail(&raw).unwrap();
+            let text = parsed
+                .subparts
+                .iter()
+                .find(|p| p.ctype.mimetype == "text/plain")
+                .map(|p| p.get_body().unwrap())
+                .unwrap();
+            let mail = Mail::parse(&text);
+            if mail.flow_id == flow {
+                return mail;
+            }
+        }
+    }
+    unreachable!()
+}
+
+/// Signs `window` in as `email` by the typed code.
+async fn sign_in_by_code(window: &Window, smtp: &SmtpServer, email: &str) {
+    window.wait_state("signed-out", START).await;
+    window.type_into("input[type=email]", email).await;
+    window.click("Send link").await;
+    window.wait_state("awaiting-link", SOON).await;
+    window.click("Enter code instead").await;
+    let code = mail_for(smtp, window)
+        .await
+        .code
+        .replace('-', "")
+        .to_lowercase();
+    window
+        .type_into("input[autocomplete=one-time-code]", &code)
+        .await;
+    window.click("Sign in").await;
+    window.wait_state("signed-in", SOON).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -41,7 +68,7 @@ async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
     window.wait_state("awaiting-link", SOON).await;
     window.wait_text("Check your email", SOON).await;
 
-    let mail = mail(&smtp).await;
+    let mail = mail_for(&smtp, &window).await;
     // The https link opens a page that offers the deep link; the OS then
     // starts Latch with it, and single-instance hands it to the window.
     let link = deep_link_from_page(&mail.link).await;
@@ -64,20 +91,48 @@ async fn signs_in_with_the_typed_code() {
     let smtp = SmtpServer::start();
     let server = Latchd::start(&["--smtp-url", &smtp.url()]);
     let desktop = Desktop::start();
-    let window = desktop.open_window("desktop", &server.base).await;
-    window.wait_state("signed-out", START).await;
-    window
-        .type_into("input[type=email]", "grace@example.com")
-        .await;
-    window.click("Send link").await;
-    window.wait_state("awaiting-link", SOON).await;
-    window.click("Enter code instead").await;
-    let code = mail(&smtp).await.code.replace('-', "").to_lowercase();
-    window
-        .type_into("input[autocomplete=one-time-code]", &code)
-        .await;
-    window.click("Sign in").await;
-    window.wait_state("signed-in", SOON).await;
+    let window = desktop.open_window("Desktop", &server.base).await;
+    sign_in_by_code(&window, &smtp, "grace@example.com").await;
     window.wait_text("grace@example.com", SOON).await;
     window.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_device_appears_live_and_its_termination_is_explained_within_a_second() {
+    if !enabled() {
+        return;
+    }
+    let smtp = SmtpServer::start();
+    let server = Latchd::start(&["--smtp-url", &smtp.url()]);
+    let desktop = Desktop::start();
+    let laptop = desktop.open_window("Laptop", &server.base).await;
+    sign_in_by_code(&laptop, &smtp, "ada@example.com").await;
+    laptop.click("Active sessions").await;
+    laptop.wait_text("Current", SOON).await;
+
+    // Journey 4: the phone signs in; the laptop's list shows it, no reload.
+    let phone = desktop.open_window("Phone", &server.base).await;
+    sign_in_by_code(&phone, &smtp, "ada@example.com").await;
+    laptop.wait_text("Phone", SOON).await;
+
+    // Journey 5: ⋮ → Terminate → confirm; the phone says why within 1 s.
+    laptop
+        .client
+        .execute(
+            "document.querySelector('[aria-label=\"Actions for Phone\"]').click()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    laptop.click_in("[role=menu]", "Terminate").await;
+    laptop.click_in("dialog[open]", "Terminate").await;
+    phone.wait_state("signed-out", Duration::from_secs(1)).await;
+    phone
+        .wait_text(
+            "This device was terminated from Laptop",
+            Duration::from_secs(1),
+        )
+        .await;
+    laptop.close().await;
+    phone.close().await;
 }
