@@ -150,9 +150,6 @@ fn attach_deep_links<R: Runtime>(app: &AppHandle<R>) {
             let Some(desktop) = handle.try_state::<Desktop<R>>() else {
                 return;
             };
-            if let Some(shell) = handle.try_state::<Shell>() {
-                shell.count_deep_link();
-            }
             if let Err(error) = desktop.client.open_deep_link(link.url().as_str()).await {
                 tracing::info!(code = error.code(), "deep link refused");
                 let _ = handle.emit("deep-link-error", CommandError::from(error));

@@ -128,7 +128,7 @@ fn setup(app: &mut App, data_override: Option<&DataDirOverride>) -> Result<(), B
         Some(dir) => dir.path().to_path_buf(),
         None => app.path().app_data_dir()?,
     };
-    app.manage(Shell::new(data_dir.clone()));
+    app.manage(Shell::new());
     app.manage(Desktop::new(app.handle(), &data_dir)?);
 
     create_main_window(app, data_override)?;

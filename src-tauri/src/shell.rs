@@ -1,7 +1,5 @@
 //! The state the shell keeps for the life of the app.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use serde::Serialize;
@@ -26,24 +24,22 @@ pub enum SchemeRegistration {
 }
 
 pub struct Shell {
-    data_dir: PathBuf,
     scheme_registration: Mutex<SchemeRegistration>,
-    deep_links_received: AtomicU32,
     intake: DeepLinkIntake,
 }
 
+impl Default for Shell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Shell {
-    pub fn new(data_dir: PathBuf) -> Self {
+    pub fn new() -> Self {
         Self {
-            data_dir,
             scheme_registration: Mutex::new(SchemeRegistration::Pending),
-            deep_links_received: AtomicU32::new(0),
             intake: DeepLinkIntake::new(),
         }
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     pub fn intake(&self) -> &DeepLinkIntake {
@@ -62,14 +58,5 @@ impl Shell {
             .scheme_registration
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = status;
-    }
-
-    pub fn deep_links_received(&self) -> u32 {
-        self.deep_links_received.load(Ordering::Relaxed)
-    }
-
-    /// Counts a link handed to the client, so tests can see one arrived.
-    pub fn count_deep_link(&self) {
-        self.deep_links_received.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -29,7 +29,7 @@ fn app(settings: &str) -> App {
         .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
         .build(mock_context(noop_assets()))
         .unwrap();
-    app.manage(Shell::new(dir.path().to_path_buf()));
+    app.manage(Shell::new());
     app.manage(Desktop::new(app.handle(), dir.path()).unwrap());
     latch_desktop_lib::start_client(app.handle());
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
