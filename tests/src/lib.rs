@@ -331,8 +331,15 @@ impl Window {
         assert!(status.success(), "the second launch failed: {status}");
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Window {
+    /// Ends the driver even when a test fails half-way, so no tauri-driver
+    /// outlives its test.
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
