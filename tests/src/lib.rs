@@ -219,15 +219,19 @@ pub struct Window {
 }
 
 impl Window {
-    /// `document.body.dataset.state`, waited for (never slept).
+    /// `document.body.dataset.state`, waited for (never slept). A script
+    /// that fails while the page is being replaced counts as "not yet".
     pub async fn wait_state(&self, state: &str, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            let now = self
+            let now = match self
                 .client
                 .execute("return document.body.dataset.state ?? null", vec![])
                 .await
-                .unwrap();
+            {
+                Ok(value) => value,
+                Err(e) => Value::String(format!("(script failed: {e})")),
+            };
             if now == Value::String(state.into()) {
                 return;
             }
@@ -242,12 +246,14 @@ impl Window {
         loop {
             // innerText, not WebDriver's element text, which leaves out some
             // text WebKit renders.
-            let body = self
+            let body = match self
                 .client
                 .execute("return document.body.innerText", vec![])
                 .await
-                .unwrap();
-            let body = body.as_str().unwrap_or_default().to_owned();
+            {
+                Ok(value) => value.as_str().unwrap_or_default().to_owned(),
+                Err(e) => format!("(script failed: {e})"),
+            };
             if body.contains(text) {
                 return;
             }
