@@ -64,6 +64,25 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A display number no other test of this process has taken and no
+/// running X server holds. (Picking by lock file alone let two parallel
+/// tests share one Xvfb, and the first to finish took it from the other.)
+fn next_display() -> u32 {
+    static NEXT: std::sync::Mutex<u32> = std::sync::Mutex::new(90);
+    let mut next = NEXT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let n = *next;
+        *next += 1;
+        if !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        {
+            return n;
+        }
+    }
+}
+
 /// Xvfb and a D-Bus session bus, ended on drop.
 pub struct Desktop {
     pub dir: tempfile::TempDir,
@@ -76,10 +95,8 @@ pub struct Desktop {
 impl Desktop {
     pub fn start() -> Desktop {
         let dir = tempfile::tempdir().unwrap();
-        let n = (90..400)
-            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
-            .unwrap();
-        let xvfb = Command::new("Xvfb")
+        let n = next_display();
+        let mut xvfb = Command::new("Xvfb")
             .args([
                 format!(":{n}"),
                 "-screen".into(),
@@ -105,6 +122,10 @@ impl Desktop {
             assert!(Instant::now() < deadline, "Xvfb :{n} did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        assert!(
+            xvfb.try_wait().unwrap().is_none(),
+            "Xvfb :{n} exited: another X server has that display"
+        );
         Desktop {
             dir,
             display: format!(":{n}"),
