@@ -60,15 +60,7 @@ async fn email_link_starts_a_flow_and_sends_the_mail() {
     let resend = time(&body["resend_after"]) - before;
     assert!((59..=61).contains(&resend.num_seconds()), "{resend}");
 
-    let mails: Value = server
-        .http
-        .get(server.url("/dev/mailbox.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mails = server.mailbox().await;
     let mail = &mails[0];
     assert_eq!(mail["to"], "ada@example.com", "the address is normalised");
     let text = mail["text"].as_str().unwrap();
@@ -201,15 +193,7 @@ async fn email_link_refuses_malformed_requests_and_changes_nothing() {
         "invalid_request"
     );
 
-    let mails: Value = server
-        .http
-        .get(server.url("/dev/mailbox.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mails = server.mailbox().await;
     assert_eq!(mails, json!([]), "no refused request sent mail");
 }
 

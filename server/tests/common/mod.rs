@@ -138,19 +138,22 @@ impl Server {
     }
 
     /// The newest mail to `email` in the dev mailbox: (flow, code as ABCD-EFGH).
+    /// `GET /dev/mailbox.json`: every mail sent so far, newest first.
+    pub async fn mailbox(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/dev/mailbox.json"))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
     pub async fn mail_for(&self, email: &str) -> Mail {
         let email = email.trim().to_lowercase();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let mails: Value = self
-                .http
-                .get(self.url("/dev/mailbox.json"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let mails = self.mailbox().await;
             if let Some(mail) = mails.as_array().unwrap().iter().find(|m| m["to"] == email) {
                 return Mail::parse(mail["text"].as_str().unwrap());
             }
