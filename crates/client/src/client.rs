@@ -751,7 +751,10 @@ impl LatchClient {
                     self.end_session(generation, revocation);
                     return;
                 }
-                Err(_) => failures += 1,
+                Err(error) => {
+                    failures += 1;
+                    self.stream_lost(generation, &error);
+                }
                 Ok(response) => {
                     self.list_sessions().await;
                     let mut bytes = response.bytes_stream();
@@ -792,6 +795,19 @@ impl LatchClient {
             tracing::debug!(?delay, "event stream reconnecting");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// The event stream can't get through: the list is kept but shown as
+    /// last known, with why, until a reconnect refetches it.
+    fn stream_lost(&self, generation: u64, error: &ClientError) {
+        {
+            let mut core = self.core();
+            if core.generation != generation || core.sessions_error.is_some() {
+                return;
+            }
+            core.sessions_error = Some(error.to_string());
+        }
+        self.publish();
     }
 
     /// Applies one event; true when it ended this device's session.
