@@ -1,3 +1,4 @@
+import { emit } from "@tauri-apps/api/event";
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import {
@@ -169,5 +170,20 @@ describe("signed in: main window and profile menu", () => {
     const count = fake.callsOf("report_activity").length;
     await user.keyboard("bcd");
     expect(fake.callsOf("report_activity")).toHaveLength(count);
+  });
+
+  it("says why a sign-in link opened while signed in changed nothing, until dismissed", async () => {
+    const { user } = await renderApp();
+    await emit("deep-link-error", {
+      code: "not_pending",
+      message: "You're already signed in. To sign in as someone else, log out first.",
+    });
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("That sign-in link wasn't used");
+    expect(alert).toHaveTextContent("You're already signed in.");
+    expect(document.body.dataset.state).toBe("signed-in");
+    await expectNoAxeViolations();
+    await user.click(within(alert).getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });
