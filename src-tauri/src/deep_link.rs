@@ -6,8 +6,9 @@
 //! plugin (it calls the deep-link plugin, which emits `deep-link://new-url`,
 //! which `on_open_url` hears), and macOS's open-URL event. The same URL can
 //! arrive twice (the cold-start URL is both emitted during plugin setup and
-//! returned by `get_current()`; a browser may fire a link twice), so URLs seen
-//! recently are dropped.
+//! returned by `get_current()`; a browser may fire a link twice), so a URL
+//! seen within the last second is dropped. A later repeat is a person
+//! clicking the link again and is handed on, so they hear why it did nothing.
 //!
 //! The URL carries a one-time code: it is never logged (only "deep link
 //! received"), never `Debug`-printed ([`IncomingLink`] redacts itself), and
@@ -16,12 +17,13 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use url::Url;
 
-/// How many recent links are remembered to drop duplicates.
-const RECENT_LINKS: usize = 64;
+/// How long a link is remembered to drop its duplicates.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(1);
 
 /// A URL that asked the app to open it. Its `Debug` never shows the URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,7 +55,7 @@ pub type Consumer = Arc<dyn Fn(IncomingLink) + Send + Sync>;
 
 #[derive(Default)]
 struct State {
-    recent: VecDeque<[u8; 32]>,
+    recent: VecDeque<([u8; 32], Instant)>,
     queue: VecDeque<IncomingLink>,
     consumer: Option<Consumer>,
 }
@@ -73,19 +75,24 @@ impl DeepLinkIntake {
         Self::default()
     }
 
-    /// Takes a link in; returns whether it was new (not a recent duplicate).
+    /// Takes a link in; returns whether it was new (not a duplicate of one
+    /// that arrived within [`DUPLICATE_WINDOW`]).
     pub fn offer(&self, link: IncomingLink) -> bool {
+        self.offer_at(link, Instant::now())
+    }
+
+    fn offer_at(&self, link: IncomingLink, now: Instant) -> bool {
         let digest = link.digest();
         {
             let mut state = self.lock();
-            if state.recent.contains(&digest) {
+            state
+                .recent
+                .retain(|(_, seen)| now.saturating_duration_since(*seen) < DUPLICATE_WINDOW);
+            if state.recent.iter().any(|(d, _)| *d == digest) {
                 tracing::debug!("duplicate deep link ignored");
                 return false;
             }
-            if state.recent.len() == RECENT_LINKS {
-                state.recent.pop_front();
-            }
-            state.recent.push_back(digest);
+            state.recent.push_back((digest, now));
             state.queue.push_back(link);
         }
         tracing::info!("deep link received");
@@ -165,27 +172,28 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_link_is_delivered_once() {
+    fn a_link_repeated_at_once_is_delivered_once() {
         let intake = DeepLinkIntake::new();
         let (consumer, seen) = collector();
         intake.attach(consumer);
-        assert!(intake.offer(link("app.latch:/auth/callback?flow=a&code=AAAA-AAAA")));
-        assert!(!intake.offer(link("app.latch:/auth/callback?flow=a&code=AAAA-AAAA")));
-        assert_eq!(seen.lock().unwrap().len(), 1);
+        let url = "app.latch:/auth/callback?flow=a&code=AAAA-AAAA";
+        let t0 = Instant::now();
+        assert!(intake.offer_at(link(url), t0));
+        assert!(!intake.offer_at(link(url), t0 + Duration::from_millis(900)));
+        assert!(intake.offer_at(link("app.latch:/auth/callback?flow=b&code=X"), t0));
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 
     #[test]
-    fn only_recent_links_are_remembered() {
+    fn a_link_clicked_again_later_is_delivered_again() {
         let intake = DeepLinkIntake::new();
-        let first = "app.latch:/auth/callback?flow=0&code=X";
-        assert!(intake.offer(link(first)));
-        for i in 1..=RECENT_LINKS {
-            assert!(intake.offer(link(&format!("app.latch:/auth/callback?flow={i}&code=X"))));
-        }
-        assert!(
-            intake.offer(link(first)),
-            "forgotten after {RECENT_LINKS} others"
-        );
+        let (consumer, seen) = collector();
+        intake.attach(consumer);
+        let url = "app.latch:/auth/callback?flow=a&code=AAAA-AAAA";
+        let t0 = Instant::now();
+        assert!(intake.offer_at(link(url), t0));
+        assert!(intake.offer_at(link(url), t0 + DUPLICATE_WINDOW));
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn enabled() -> bool {
     for tool in ["Xvfb", "dbus-daemon", "tauri-driver", "WebKitWebDriver"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
             .status()
             .unwrap()
             .success();
@@ -162,13 +163,19 @@ impl Desktop {
     /// Opens the app as the device called `name` (its own data dir, that
     /// device name in its settings) pointed at `server`.
     pub async fn open_window(&self, name: &str, server: &str) -> Window {
-        let data_dir = self.dir.path().join(name);
+        self.launch(name, server, &[]).await
+    }
+
+    /// Starts the app of device `name` with `args` on its command line, the
+    /// way the OS starts it for a link when it isn't running. The device's
+    /// data dir is kept from any earlier window.
+    pub async fn launch(&self, name: &str, server: &str, args: &[&str]) -> Window {
+        let data_dir = self.data_dir(name);
         std::fs::create_dir_all(&data_dir).unwrap();
-        std::fs::write(
-            data_dir.join("settings.json"),
-            json!({ "device_name": name }).to_string(),
-        )
-        .unwrap();
+        let settings = data_dir.join("settings.json");
+        if !settings.exists() {
+            std::fs::write(&settings, json!({ "device_name": name }).to_string()).unwrap();
+        }
         let env = self.env(&data_dir, server);
         let (port, native) = (free_port(), free_port());
         let log = self.dir.path().join(format!("{name}.driver.log"));
@@ -193,7 +200,7 @@ impl Desktop {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": app_binary() }),
+            json!({ "application": app_binary(), "args": args }),
         );
         // tauri-driver listens before its WebKitWebDriver is ready: a first
         // session request can fail, so retry within a deadline.
@@ -218,9 +225,37 @@ impl Desktop {
             client,
             driver,
             env,
+            data_dir,
             log,
         }
     }
+
+    pub fn data_dir(&self, device: &str) -> PathBuf {
+        self.dir.path().join(device)
+    }
+
+    /// Every file this desktop's processes wrote (app, driver and WebKit
+    /// logs, settings, stores), for the no-secret scan.
+    pub fn files(&self) -> Vec<PathBuf> {
+        files_under(self.dir.path())
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 impl Drop for Desktop {
@@ -236,7 +271,33 @@ pub struct Window {
     pub client: Client,
     driver: Child,
     env: Vec<(String, String)>,
+    pub data_dir: PathBuf,
     pub log: PathBuf,
+}
+
+/// How a link reaches the app: the ways an OS hands one over.
+#[derive(Debug, Clone, Copy)]
+pub enum Delivery {
+    /// The browser starts the app binary with the URL; single-instance
+    /// forwards it to the running window.
+    SecondLaunch,
+    /// `gio open URL`: GLib looks the scheme up in the registered handlers.
+    GioOpen,
+    /// `xdg-open URL` as a GNOME session runs it (it hands over to gio).
+    XdgOpen,
+}
+
+/// Where screenshots go (kept out of git): `LATCH_E2E_ARTIFACTS`, or
+/// `test-artifacts/e2e` at the repository root.
+pub fn artifacts_dir() -> PathBuf {
+    std::env::var_os("LATCH_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("test-artifacts")
+                .join("e2e")
+        })
 }
 
 impl Window {
@@ -321,14 +382,7 @@ impl Window {
 
     /// The sign-in flow this window waits on (from `get_state`).
     pub async fn pending_flow(&self) -> String {
-        let state = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('get_state').then(done, e => done(null));",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let state = self.invoke("get_state").await;
         state["flow_id"]
             .as_str()
             .unwrap_or_else(|| panic!("not waiting on a link: {state}"))
@@ -348,19 +402,324 @@ impl Window {
     /// Launches the app again with `url` as its only argument, the way the
     /// OS does: single-instance hands it to this window's process.
     pub fn deliver_link(&self, url: &str) {
-        let status = Command::new(app_binary())
+        self.deliver_link_by(Delivery::SecondLaunch, url);
+    }
+
+    /// Hands `url` over the way `how` does, with this device's environment.
+    pub fn deliver_link_by(&self, how: Delivery, url: &str) {
+        let mut command = match how {
+            Delivery::SecondLaunch => Command::new(app_binary()),
+            Delivery::GioOpen => {
+                let mut c = Command::new("gio");
+                c.arg("open");
+                c
+            }
+            Delivery::XdgOpen => {
+                let mut c = Command::new("xdg-open");
+                c.env("XDG_CURRENT_DESKTOP", "GNOME");
+                c
+            }
+        };
+        let status = command
             .arg(url)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .unwrap();
-        assert!(status.success(), "the second launch failed: {status}");
+        assert!(status.success(), "{how:?} failed: {status}");
+    }
+
+    /// Waits until this window's app has registered the `app.latch:` scheme
+    /// with the desktop (it does so in the background at start).
+    pub async fn wait_scheme_registered(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let info = self.invoke("get_app_info").await;
+            if info["scheme_registered"] == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "scheme never registered: {info}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Calls a command of the app as the window does; `null` on an error.
+    pub async fn invoke(&self, command: &str) -> Value {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0]).then(done, e => done(null));",
+                vec![json!(command)],
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The text the page shows now.
+    pub async fn text(&self) -> String {
+        self.client
+            .execute("return document.body.innerText", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Opens the ⋮ menu of the row for `device`.
+    pub async fn open_actions_for(&self, device: &str) {
+        let clicked = self
+            .client
+            .execute(
+                "const b = document.querySelector(`[aria-label=\"Actions for ${arguments[0]}\"]`); if (b) { b.click(); return true } return false",
+                vec![json!(device)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(clicked, json!(true), "no ⋮ for {device}");
+        self.wait_for_css("[role=menu]").await;
+    }
+
+    /// Waits for an element matching `css` to be in the page.
+    pub async fn wait_for_css(&self, css: &str) {
+        self.wait_css(css, true).await;
+    }
+
+    /// Waits until no element matches `css`.
+    pub async fn wait_gone_css(&self, css: &str) {
+        self.wait_css(css, false).await;
+    }
+
+    async fn wait_css(&self, css: &str, present: bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = self
+                .client
+                .execute(
+                    "return document.querySelector(arguments[0]) !== null",
+                    vec![json!(css)],
+                )
+                .await;
+            if found.ok() == Some(json!(present)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} {}",
+                if present { "never appeared" } else { "stayed" }
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The text of the open confirmation dialog.
+    pub async fn dialog_text(&self) -> String {
+        self.wait_for_css("dialog[open]").await;
+        self.client
+            .execute(
+                "return document.querySelector('dialog[open]').innerText",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The device names the open confirmation dialog lists.
+    pub async fn dialog_devices(&self) -> Vec<String> {
+        self.wait_for_css("dialog[open]").await;
+        let names = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll('dialog[open] li .name')].map(e => e.textContent.trim())",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(names).unwrap()
+    }
+
+    /// Shows the page in `theme` ("light" or "dark"), as the setting does.
+    pub async fn set_theme(&self, theme: &str) {
+        // Transitions off, so axe and the screenshot see the settled colours
+        // rather than a blend half-way from the other theme.
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 if (!document.getElementById('e2e-still')) { const s = document.createElement('style'); s.id = 'e2e-still'; s.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }'; document.head.append(s); }
+                 document.documentElement.dataset.theme = arguments[0];
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+                vec![json!(theme)],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Waits until nothing moves or loads (no running animation, nothing
+    /// busy, no refresh spinning): a view half-way through a refresh was
+    /// once measured with its toolbar greyed.
+    pub async fn wait_still(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let still = self
+                .client
+                .execute(
+                    "return document.getAnimations().every(a => a.playState !== 'running') && !document.querySelector('[aria-busy=true], .spinning')",
+                    vec![],
+                )
+                .await;
+            if still.ok() == Some(json!(true)) || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Saves what the window shows as `<artifacts>/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.wait_still().await;
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Runs axe-core in the real window; fails listing each violation.
+    pub async fn assert_accessible(&self, view: &str) {
+        static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let axe = AXE.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../ui/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup)", path.display()))
+        });
+        let script = format!(
+            "{axe}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ resultTypes: ['violations'] }}).then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ') + ' [' + n.any.concat(n.all, n.none).map(c => c.message).join('; ') + ']').join(', '))), e => done(['axe failed: ' + e]));"
+        );
+        self.wait_still().await;
+        let violations = self.client.execute_async(&script, vec![]).await.unwrap();
+        if violations != json!([]) {
+            self.screenshot(&format!("axe-failure {view}")).await;
+        }
+        assert_eq!(
+            violations,
+            json!([]),
+            "axe found violations in {view}:\n{violations:#}"
+        );
     }
 
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+
+    /// Closes the window and waits until its app process is gone, so the
+    /// next launch for this device is a cold start.
+    pub async fn quit(self) {
+        let data_dir = self.data_dir.clone();
+        self.close().await;
+        let marker = format!("LATCH_DATA_DIR={}", data_dir.display());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let running = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+                .any(|e| {
+                    let exe = std::fs::read_link(e.path().join("exe")).unwrap_or_default();
+                    let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                    exe.file_name() == app_binary().file_name()
+                        && environ
+                            .split(|b| *b == 0)
+                            .any(|var| var == marker.as_bytes())
+                });
+            if !running {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the app did not quit");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The secrets this device keeps (session token, PKCE verifier) as the
+    /// file credential store holds them — the e2e desktop has no Secret
+    /// Service, so the store falls back to the file.
+    pub fn stored_secrets(&self) -> Vec<String> {
+        let Ok(text) = std::fs::read_to_string(self.data_dir.join("credentials.json")) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        collect_secrets(
+            &serde_json::from_str(&text).unwrap_or(Value::Null),
+            &mut found,
+        );
+        found
+    }
+}
+
+/// String leaves long enough to be secrets, looking inside JSON held in
+/// strings too.
+fn collect_secrets(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(inner @ (Value::Object(_) | Value::Array(_))) => collect_secrets(&inner, into),
+            _ if s.len() >= 32 => into.push(s.clone()),
+            _ => {}
+        },
+        Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, into)),
+        Value::Object(map) => map.values().for_each(|v| collect_secrets(v, into)),
+        _ => {}
+    }
+}
+
+/// Fails naming the file when any secret shows up in any of `files`, in any
+/// of the forms a log could hold it: raw, without the code's hyphen,
+/// lower-case, percent-encoded.
+pub fn assert_no_secret_in(files: &[PathBuf], secrets: &[String]) {
+    let mut forms = Vec::new();
+    for secret in secrets {
+        let bare = secret.replace('-', "");
+        for form in [
+            secret.clone(),
+            bare.clone(),
+            secret.to_lowercase(),
+            bare.to_lowercase(),
+            percent_encode(secret),
+        ] {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    for file in files {
+        let Ok(bytes) = std::fs::read(file) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "a secret ({}…) is in {}",
+                &form[..4.min(form.len())],
+                file.display()
+            );
+        }
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Drop for Window {
@@ -381,4 +740,32 @@ pub async fn deep_link_from_page(page_url: &str) -> String {
         + 6;
     let end = start + page[start..].find('"').unwrap();
     page[start..end].replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan finds a code in every form a log could hold it.
+    #[test]
+    fn the_secret_scan_finds_every_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        for (form, written) in [
+            ("raw", "code=ABCD-EFGH"),
+            ("no hyphen", "ABCDEFGH"),
+            ("lower-case", "abcd-efgh"),
+            ("lower, no hyphen", "x abcdefgh y"),
+            ("percent-encoded", "q=AB%2BC"),
+        ] {
+            std::fs::write(&log, written).unwrap();
+            let secrets = ["ABCD-EFGH".to_owned(), "AB+C".to_owned()];
+            let found = std::panic::catch_unwind(|| {
+                assert_no_secret_in(std::slice::from_ref(&log), &secrets)
+            });
+            assert!(found.is_err(), "missed the {form} form");
+        }
+        std::fs::write(&log, "nothing here").unwrap();
+        assert_no_secret_in(&[log], &["ABCD-EFGH".to_owned()]);
+    }
 }

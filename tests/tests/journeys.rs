@@ -1,98 +1,593 @@
 //! The product as a user meets it: the real app window, a real emailed link
-//! through a real SMTP server, the OS's way of opening a link.
+//! through a real SMTP server, the OS's ways of opening a link, several
+//! devices at once. Every journey ends by checking that no code, token or
+//! verifier it saw reached any log (the apps and latchd run at
+//! `RUST_LOG=trace`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use latch_e2e::{deep_link_from_page, enabled, Desktop, Window};
+use latch_e2e::{
+    assert_no_secret_in, deep_link_from_page, enabled, files_under, Delivery, Desktop, Window,
+};
 use latch_testkit::{Latchd, Mail, SmtpServer};
+use serde_json::{json, Value};
 
 const START: Duration = Duration::from_secs(30);
 const SOON: Duration = Duration::from_secs(5);
 
-/// The sign-in mail of `window`'s pending flow, once it has arrived.
-async fn mail_for(smtp: &SmtpServer, window: &Window) -> Mail {
-    let flow = window.pending_flow().await;
-    for count in 1.. {
-        for raw in smtp.wait_for(count).await {
-            let parsed = mailparse::parse_mail(&raw).unwrap();
-            let text = parsed
-                .subparts
-                .iter()
-                .find(|p| p.ctype.mimetype == "text/plain")
-                .map(|p| p.get_body().unwrap())
-                .unwrap();
-            let mail = Mail::parse(&text);
-            if mail.flow_id == flow {
-                return mail;
-            }
+/// One test's world: a real SMTP server, a latchd sending to it, and a
+/// desktop (X display + D-Bus session) for the windows. Records every secret
+/// the test sees so `finish` can look for them in every log.
+struct World {
+    smtp: SmtpServer,
+    server: Latchd,
+    desktop: Desktop,
+    secrets: Vec<String>,
+}
+
+impl World {
+    fn start() -> World {
+        let smtp = SmtpServer::start();
+        let server = Latchd::start_with_env(&["--smtp-url", &smtp.url()], &[("RUST_LOG", "trace")]);
+        World {
+            smtp,
+            server,
+            desktop: Desktop::start(),
+            secrets: Vec::new(),
         }
     }
-    unreachable!()
+
+    async fn window(&self, name: &str) -> Window {
+        self.desktop.open_window(name, &self.server.base).await
+    }
+
+    /// The sign-in mail of `window`'s pending flow, once it has arrived.
+    async fn mail_for(&mut self, window: &Window) -> Mail {
+        let flow = window.pending_flow().await;
+        let mail = self.mail_of_flow(&flow).await;
+        self.secrets.push(mail.code.clone());
+        self.secrets.extend(window.stored_secrets());
+        mail
+    }
+
+    /// The mail of flow `flow` as the SMTP server received it.
+    async fn mail_of_flow(&self, flow: &str) -> Mail {
+        for count in 1.. {
+            for raw in self.smtp.wait_for(count).await {
+                let parsed = mailparse::parse_mail(&raw).unwrap();
+                let text = parsed
+                    .subparts
+                    .iter()
+                    .find(|p| p.ctype.mimetype == "text/plain")
+                    .map(|p| p.get_body().unwrap())
+                    .unwrap();
+                let mail = Mail::parse(&text);
+                if mail.flow_id == flow {
+                    return mail;
+                }
+            }
+        }
+        unreachable!()
+    }
+
+    /// Asks for a link in `window` as `email`: it then waits on the mail.
+    async fn request_link(&self, window: &Window, email: &str) {
+        window.wait_state("signed-out", START).await;
+        window.type_into("input[type=email]", email).await;
+        window.click("Send link").await;
+        window.wait_state("awaiting-link", SOON).await;
+    }
+
+    /// Signs `window` in as `email` by the typed code.
+    async fn sign_in_by_code(&mut self, window: &Window, email: &str) {
+        self.request_link(window, email).await;
+        window.click("Enter code instead").await;
+        let code = self
+            .mail_for(window)
+            .await
+            .code
+            .replace('-', "")
+            .to_lowercase();
+        window
+            .type_into("input[autocomplete=one-time-code]", &code)
+            .await;
+        window.click("Sign in").await;
+        window.wait_state("signed-in", SOON).await;
+        self.secrets.extend(window.stored_secrets());
+    }
+
+    /// A window signed in as `email`, showing Active sessions.
+    async fn signed_in_window(&mut self, name: &str, email: &str) -> Window {
+        let window = self.window(name).await;
+        self.sign_in_by_code(&window, email).await;
+        window.click("Active sessions").await;
+        window.wait_text("Current", SOON).await;
+        window
+    }
+
+    /// Signs a device in over HTTP, as another client of the account would
+    /// (a phone, a browser): answers its session token.
+    async fn device_over_http(&mut self, email: &str, name: &str, platform: &str) -> String {
+        let (mail, pkce) = self.flow_over_http(email, name, platform).await;
+        let signed: Value = reqwest::Client::new()
+            .post(self.server.url("/v1/auth/token"))
+            .json(&json!({ "flow_id": mail.flow_id, "code": mail.code, "code_verifier": pkce.verifier }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = signed["session_token"].as_str().unwrap().to_owned();
+        self.secrets.push(token.clone());
+        token
+    }
+
+    /// Starts a sign-in over HTTP for another device: answers its mail.
+    async fn flow_over_http(
+        &mut self,
+        email: &str,
+        name: &str,
+        platform: &str,
+    ) -> (Mail, latch_client::pkce::Pkce) {
+        let pkce = latch_client::pkce::Pkce::generate();
+        let flow: Value = reqwest::Client::new()
+            .post(self.server.url("/v1/auth/email-link"))
+            .json(&json!({
+                "email": email,
+                "code_challenge": pkce.challenge,
+                "code_challenge_method": "S256",
+                "device": { "name": name, "platform": platform, "os_version": "14",
+                            "app": "mobile", "app_version": "1.0.0" },
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mail = self.mail_of_flow(flow["flow_id"].as_str().unwrap()).await;
+        self.secrets
+            .extend([mail.code.clone(), pkce.verifier.clone()]);
+        (mail, pkce)
+    }
+
+    /// What `GET /v1/sessions` answers this token: the status and body.
+    async fn sessions_as(&self, token: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .get(self.server.url("/v1/sessions"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Closes the windows, then fails if any secret seen reached any log of
+    /// the apps, their drivers, WebKit or latchd.
+    async fn finish(self, windows: Vec<Window>) {
+        for window in windows {
+            window.close().await;
+        }
+        let logs: Vec<PathBuf> = self
+            .desktop
+            .files()
+            .into_iter()
+            .chain(files_under(self.server.dir.path()))
+            .filter(|f| {
+                let name = f.to_string_lossy();
+                name.ends_with(".log") || name.ends_with(".err")
+            })
+            .collect();
+        assert!(
+            logs.iter()
+                .any(|f| f.to_string_lossy().ends_with("latchd.log")),
+            "no latchd log to scan"
+        );
+        assert!(!self.secrets.is_empty(), "the journey saw no secret");
+        assert_no_secret_in(&logs, &self.secrets);
+    }
 }
 
-/// Signs `window` in as `email` by the typed code.
-async fn sign_in_by_code(window: &Window, smtp: &SmtpServer, email: &str) {
-    window.wait_state("signed-out", START).await;
-    window.type_into("input[type=email]", email).await;
-    window.click("Send link").await;
-    window.wait_state("awaiting-link", SOON).await;
-    window.click("Enter code instead").await;
-    let code = mail_for(smtp, window)
-        .await
-        .code
-        .replace('-', "")
-        .to_lowercase();
-    window
-        .type_into("input[autocomplete=one-time-code]", &code)
-        .await;
-    window.click("Sign in").await;
-    window.wait_state("signed-in", SOON).await;
-}
-
+/// Journey 1: type the address → the mail → its https page → the deep link
+/// it offers → delivered as the OS does (a second launch; then `gio open`
+/// and `xdg-open` once the scheme is registered) → signed in, and Active
+/// sessions lists this device as Current.
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
     if !enabled() {
         return;
     }
-    let smtp = SmtpServer::start();
-    let server = Latchd::start(&["--smtp-url", &smtp.url()]);
-    let desktop = Desktop::start();
-    let window = desktop.open_window("laptop", &server.base).await;
-    window.wait_state("signed-out", START).await;
-    window
-        .type_into("input[type=email]", "ada@example.com")
-        .await;
-    window.click("Send link").await;
-    window.wait_state("awaiting-link", SOON).await;
-    window.wait_text("Check your email", SOON).await;
-
-    let mail = mail_for(&smtp, &window).await;
-    // The https link opens a page that offers the deep link; the OS then
-    // starts Latch with it, and single-instance hands it to the window.
-    let link = deep_link_from_page(&mail.link).await;
-    assert!(link.starts_with("app.latch:/auth/callback?flow="), "{link}");
-    window.deliver_link(&link);
-    window.wait_state("signed-in", SOON).await;
-
-    window.click("Active sessions").await;
-    window.wait_text("Current", SOON).await;
-    let log = std::fs::read_to_string(window.log.with_extension("err")).unwrap_or_default();
-    assert!(!log.contains(&mail.code), "the code reached a log");
-    window.close().await;
+    let mut world = World::start();
+    let window = world.window("Laptop").await;
+    for how in [Delivery::SecondLaunch, Delivery::GioOpen, Delivery::XdgOpen] {
+        world.request_link(&window, "ada@example.com").await;
+        window.wait_text("Check your email", SOON).await;
+        let mail = world.mail_for(&window).await;
+        let link = deep_link_from_page(&mail.link).await;
+        assert!(link.starts_with("app.latch:/auth/callback?flow="), "{link}");
+        if !matches!(how, Delivery::SecondLaunch) {
+            window.wait_scheme_registered(SOON).await;
+        }
+        window.deliver_link_by(how, &link);
+        window.wait_state("signed-in", SOON).await;
+        window.click("Active sessions").await;
+        window.wait_text("Current", SOON).await;
+        window.wait_text("Laptop", SOON).await;
+        window.invoke("log_out").await;
+        window.wait_state("signed-out", SOON).await;
+    }
+    world.finish(vec![window]).await;
 }
 
+/// Journey 2: the typed code instead of the link.
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_with_the_typed_code() {
     if !enabled() {
         return;
     }
-    let smtp = SmtpServer::start();
-    let server = Latchd::start(&["--smtp-url", &smtp.url()]);
-    let desktop = Desktop::start();
-    let window = desktop.open_window("Desktop", &server.base).await;
-    sign_in_by_code(&window, &smtp, "grace@example.com").await;
+    let mut world = World::start();
+    let window = world.window("Desktop").await;
+    world.sign_in_by_code(&window, "grace@example.com").await;
     window.wait_text("grace@example.com", SOON).await;
-    window.close().await;
+    world.finish(vec![window]).await;
+}
+
+/// Journey 3: the app isn't running when the link is opened: the OS starts
+/// it with the URL, and it signs in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_opened_while_the_app_is_closed_starts_it_signed_in() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let window = world.window("Laptop").await;
+    world.request_link(&window, "ada@example.com").await;
+    let mail = world.mail_for(&window).await;
+    window.quit().await;
+
+    let link = deep_link_from_page(&mail.link).await;
+    let window = world
+        .desktop
+        .launch("Laptop", &world.server.base, &[&link])
+        .await;
+    window.wait_state("signed-in", START).await;
+    window.click("Active sessions").await;
+    window.wait_text("Current", SOON).await;
+    world.finish(vec![window]).await;
+}
+
+/// Journeys 4 and 5: a second device appears in the first window without a
+/// reload; the first terminates it through ⋮ → Terminate → confirm, and the
+/// second window says so, naming the first, within a second.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_device_appears_live_and_its_termination_is_explained_within_a_second() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
+    let phone = world.signed_in_window("Phone", "ada@example.com").await;
+    laptop.wait_text("Phone", SOON).await;
+
+    laptop.open_actions_for("Phone").await;
+    laptop.click_in("[role=menu]", "Terminate").await;
+    assert!(laptop.dialog_text().await.contains("Terminate Phone?"));
+    let confirmed = Instant::now();
+    laptop.click_in("dialog[open]", "Terminate").await;
+    phone.wait_state("signed-out", Duration::from_secs(1)).await;
+    phone
+        .wait_text(
+            "This device was terminated from Laptop",
+            Duration::from_secs(1),
+        )
+        .await;
+    eprintln!(
+        "terminate → the other window's notice: {:?}",
+        confirmed.elapsed()
+    );
+    laptop.wait_text("Phone signed out", SOON).await;
+    laptop
+        .wait_gone_css("[aria-label='Actions for Phone']")
+        .await;
+    world.finish(vec![laptop, phone]).await;
+}
+
+/// Journey 6: "Log out of other devices", then "Log out of all devices":
+/// each confirmation lists exactly the devices it will sign out, and each
+/// window (and an HTTP-only device) ends in the right state with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_out_of_other_devices_and_of_all_devices_sign_out_whom_they_list() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
+    let phone = world.signed_in_window("Phone", "ada@example.com").await;
+    let tablet = world
+        .device_over_http("ada@example.com", "Tablet", "android")
+        .await;
+    laptop.wait_text("Tablet", SOON).await;
+
+    laptop.click("Log out of other devices").await;
+    let listed = laptop.dialog_text().await;
+    assert!(listed.contains("Log out of other devices?"), "{listed}");
+    assert_eq!(
+        sorted(laptop.dialog_devices().await),
+        ["Phone", "Tablet"],
+        "{listed}"
+    );
+    laptop.click_in("dialog[open]", "Log out 2 devices").await;
+    phone
+        .wait_text("You logged out of all other devices from Laptop", SOON)
+        .await;
+    phone.wait_state("signed-out", SOON).await;
+    let (status, body) = world.sessions_as(&tablet).await;
+    assert_eq!(
+        (status, &body["reason"]),
+        (401, &json!("logged_out_others")),
+        "{body}"
+    );
+    laptop.wait_text("2 devices signed out", SOON).await;
+    laptop.wait_state("signed-in", SOON).await;
+
+    world.sign_in_by_code(&phone, "ada@example.com").await;
+    laptop.wait_text("Phone", SOON).await;
+    laptop.click("Account").await;
+    laptop.click("Log out of all devices").await;
+    let listed = laptop.dialog_text().await;
+    assert!(listed.contains("Log out of all devices?"), "{listed}");
+    assert_eq!(
+        sorted(laptop.dialog_devices().await),
+        ["Laptop", "Phone"],
+        "{listed}"
+    );
+    laptop.click_in("dialog[open]", "Log out everywhere").await;
+    for window in [&laptop, &phone] {
+        window.wait_state("signed-out", SOON).await;
+        window
+            .wait_text("You logged out of all devices from Laptop", SOON)
+            .await;
+    }
+    world.finish(vec![laptop, phone]).await;
+}
+
+/// Journey 7: ⋮ → Log out on the Current row signs out this device only.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_out_on_the_current_row_signs_out_this_device_only() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
+    let phone = world.signed_in_window("Phone", "ada@example.com").await;
+    laptop.wait_text("Phone", SOON).await;
+    phone.wait_text("Laptop", SOON).await;
+
+    laptop.open_actions_for("Laptop").await;
+    laptop.click_in("[role=menu]", "Log out").await;
+    assert!(laptop
+        .dialog_text()
+        .await
+        .contains("Log out of this device?"));
+    laptop.click_in("dialog[open]", "Log out").await;
+    laptop.wait_state("signed-out", SOON).await;
+    laptop.wait_text("Sign in to Latch", SOON).await;
+    // The phone stays signed in and sees the laptop go.
+    phone
+        .wait_gone_css("[aria-label='Actions for Laptop']")
+        .await;
+    phone.wait_state("signed-in", SOON).await;
+    world.finish(vec![laptop, phone]).await;
+}
+
+/// Journey 8: hostile links — garbage after the scheme, a link for a flow
+/// this window didn't start, an expired one, one already used — each gets a
+/// clear message and changes nothing; the app keeps running.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_links_are_refused_with_a_clear_message_and_change_nothing() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let window = world.window("Laptop").await;
+    window.wait_state("signed-out", START).await;
+    for garbage in [
+        "app.latch:/auth/callback?flow=<script>alert(1)</script>&code=%00%FF",
+        "app.latch://evil.example/steal?code=AAAA-BBBB",
+        "app.latch:",
+    ] {
+        // The window says what the parser says (its words are unit-tested).
+        let said = latch_client::DeepLink::parse(garbage)
+            .unwrap_err()
+            .to_string();
+        window.deliver_link(garbage);
+        window.wait_text(&said, SOON).await;
+        window.wait_state("signed-out", SOON).await;
+    }
+
+    // Another device's flow: a real link, but not for this window.
+    world.request_link(&window, "ada@example.com").await;
+    let mine = world.mail_for(&window).await;
+    let (other_flow, _) = world
+        .flow_over_http("ada@example.com", "Phone", "android")
+        .await;
+    window.deliver_link(&other_flow.deep_link());
+    window
+        .wait_text("from an older or different sign-in request", SOON)
+        .await;
+    window.wait_state("awaiting-link", SOON).await;
+
+    // Expired: the server's clock moves past the ten minutes.
+    world.server.advance_clock("11m").await;
+    window.deliver_link(&mine.deep_link());
+    window
+        .wait_text("This sign-in link has expired", SOON)
+        .await;
+    window.wait_state("awaiting-link", SOON).await;
+
+    // Used: signed in by its link, the same link opened again.
+    window.click("Use a different email").await;
+    world.request_link(&window, "ada@example.com").await;
+    let fresh = world.mail_for(&window).await;
+    window.deliver_link(&fresh.deep_link());
+    window.wait_state("signed-in", SOON).await;
+    // A person clicks it again later; a repeat within a second is taken
+    // for the same click delivered twice and dropped (src-tauri deep_link).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    window.deliver_link(&fresh.deep_link());
+    window
+        .wait_text("That sign-in link wasn't used", SOON)
+        .await;
+    window.wait_text("You're already signed in", SOON).await;
+    window.wait_state("signed-in", SOON).await;
+    world.finish(vec![window]).await;
+}
+
+/// Journey 9: the server goes away and comes back: the window says so,
+/// keeps the last list, and recovers by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_outage_is_shown_the_last_list_kept_and_recovery_is_automatic() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
+    world
+        .device_over_http("ada@example.com", "Phone", "android")
+        .await;
+    laptop.wait_text("Phone", SOON).await;
+
+    world.server.kill();
+    laptop.wait_text("Couldn't update the list", SOON).await;
+    laptop.wait_text("can't reach the server", SOON).await;
+    laptop.wait_text("Last known", SOON).await;
+    let shown = laptop.text().await;
+    assert!(
+        shown.contains("Phone") && shown.contains("Laptop"),
+        "{shown}"
+    );
+    laptop.wait_state("signed-in", SOON).await;
+
+    world.server.restart();
+    // Reconnects within the client's backoff cap (30 s) and resyncs.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while laptop.text().await.contains("Couldn't update the list") {
+        assert!(Instant::now() < deadline, "{}", laptop.text().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = laptop.text().await;
+    assert!(
+        shown.contains("Phone") && !shown.contains("Last known"),
+        "{shown}"
+    );
+    world.finish(vec![laptop]).await;
+}
+
+/// Every view of the real window passes axe-core in light and in dark, and
+/// each is photographed for the README set (artifacts; see
+/// docs/screenshots/README.md for which are committed).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_view_passes_axe_in_light_and_dark() {
+    if !enabled() {
+        return;
+    }
+    let mut world = World::start();
+    let window = world.window("Ada's ThinkPad").await;
+    window.wait_state("signed-out", START).await;
+    check_view(&window, "sign-in").await;
+
+    // Two more devices and the account's name, first: a newer sign-in for
+    // the same email would supersede this window's.
+    world
+        .device_over_http("ada@example.com", "Pixel 8", "android")
+        .await;
+    let macbook = world
+        .device_over_http("ada@example.com", "Ada's MacBook Pro", "macos")
+        .await;
+    let renamed = reqwest::Client::new()
+        .patch(world.server.url("/v1/me"))
+        .bearer_auth(&macbook)
+        .json(&json!({ "display_name": "Ada Lovelace" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status().as_u16(), 200);
+
+    world.request_link(&window, "ada@example.com").await;
+    window.wait_text("Check your email", SOON).await;
+    check_view(&window, "check-email").await;
+    window.click("Enter code instead").await;
+    window
+        .wait_for_css("input[autocomplete=one-time-code]")
+        .await;
+    check_view(&window, "enter-code").await;
+    let mail = world.mail_for(&window).await;
+    window.deliver_link(&mail.deep_link());
+    window.wait_state("signed-in", SOON).await;
+    window.wait_text("Welcome back, Ada", SOON).await;
+    check_view(&window, "overview").await;
+
+    let profile_button = "document.querySelector('[aria-label=\"Profile menu\"]').click()";
+    window.client.execute(profile_button, vec![]).await.unwrap();
+    window.wait_for_css("[role=menu]").await;
+    check_view(&window, "profile-menu").await;
+    window.client.execute(profile_button, vec![]).await.unwrap();
+    window.wait_gone_css("[role=menu]").await;
+
+    for page in ["General", "Account"] {
+        window.click(page).await;
+        window.wait_text(page, SOON).await;
+        check_view(&window, &page.to_lowercase()).await;
+    }
+    window.click("Active sessions").await;
+    window.wait_text("Pixel 8", SOON).await;
+    window.wait_text("Ada's MacBook Pro", SOON).await;
+    check_view(&window, "sessions").await;
+    window.open_actions_for("Pixel 8").await;
+    check_view(&window, "sessions-menu").await;
+    window.click_in("[role=menu]", "Terminate").await;
+    window.wait_for_css("dialog[open]").await;
+    check_view(&window, "confirm-terminate").await;
+    window.click_in("dialog[open]", "Cancel").await;
+    window.wait_gone_css("dialog[open]").await;
+
+    // Signed out by another device, with the reason.
+    let own_id = window.invoke("get_state").await["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = reqwest::Client::new()
+        .delete(world.server.url(&format!("/v1/sessions/{own_id}")))
+        .bearer_auth(&macbook)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 204);
+    window.wait_state("signed-out", SOON).await;
+    window
+        .wait_text("This device was terminated from Ada's MacBook Pro", SOON)
+        .await;
+    check_view(&window, "signed-out").await;
+    world.finish(vec![window]).await;
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+/// axe in light and in dark, with a screenshot of each.
+async fn check_view(window: &Window, view: &str) {
+    for theme in ["light", "dark"] {
+        window.set_theme(theme).await;
+        window.assert_accessible(&format!("{view} ({theme})")).await;
+        window.screenshot(&format!("{view}-{theme}")).await;
+    }
 }

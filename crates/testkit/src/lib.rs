@@ -68,12 +68,19 @@ pub struct Latchd {
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
     args: Vec<String>,
+    env: Vec<(&'static str, &'static str)>,
     child: Option<Child>,
     http: reqwest::Client,
 }
 
 impl Latchd {
     pub fn start(extra: &[&str]) -> Latchd {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// `start` with extra environment (e.g. `RUST_LOG=trace`), kept for
+    /// restarts.
+    pub fn start_with_env(extra: &[&str], env: &[(&'static str, &'static str)]) -> Latchd {
         let dir = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = ["--dev", "--listen", "127.0.0.1:0", "--database"]
             .map(String::from)
@@ -90,7 +97,7 @@ impl Latchd {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = dir.path().join("latchd.log");
-        let (child, base) = spawn(&latchd_binary(), &args, &[], &log);
+        let (child, base) = spawn(&latchd_binary(), &args, env, &log);
         // Restarts reuse the port the first start was given.
         let port = base.rsplit(':').next().unwrap().to_owned();
         if let Some(i) = args.iter().position(|a| a == "127.0.0.1:0") {
@@ -101,6 +108,7 @@ impl Latchd {
             dir,
             log,
             args,
+            env: env.to_vec(),
             child: Some(child),
             http: reqwest::Client::new(),
         }
@@ -121,7 +129,7 @@ impl Latchd {
         loop {
             let log = self.dir.path().join("latchd.restart.log");
             let attempt =
-                std::panic::catch_unwind(|| spawn(&latchd_binary(), &self.args, &[], &log));
+                std::panic::catch_unwind(|| spawn(&latchd_binary(), &self.args, &self.env, &log));
             match attempt {
                 Ok((child, base)) => {
                     assert_eq!(base, self.base);
