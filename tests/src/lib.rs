@@ -170,6 +170,17 @@ impl Desktop {
     /// way the OS starts it for a link when it isn't running. The device's
     /// data dir is kept from any earlier window.
     pub async fn launch(&self, name: &str, server: &str, args: &[&str]) -> Window {
+        self.launch_app(&app_binary(), name, server, args).await
+    }
+
+    /// `launch` for any Tauri app binary (the benchmarks' bare window too).
+    pub async fn launch_app(
+        &self,
+        binary: &Path,
+        name: &str,
+        server: &str,
+        args: &[&str],
+    ) -> Window {
         let data_dir = self.data_dir(name);
         std::fs::create_dir_all(&data_dir).unwrap();
         let settings = data_dir.join("settings.json");
@@ -200,7 +211,7 @@ impl Desktop {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": app_binary(), "args": args }),
+            json!({ "application": binary, "args": args }),
         );
         // tauri-driver listens before its WebKitWebDriver is ready: a first
         // session request can fail, so retry within a deadline.
@@ -225,6 +236,7 @@ impl Desktop {
             client,
             driver,
             env,
+            binary: binary.to_path_buf(),
             data_dir,
             log,
         }
@@ -271,6 +283,7 @@ pub struct Window {
     pub client: Client,
     driver: Child,
     env: Vec<(String, String)>,
+    binary: PathBuf,
     pub data_dir: PathBuf,
     pub log: PathBuf,
 }
@@ -408,7 +421,7 @@ impl Window {
     /// Hands `url` over the way `how` does, with this device's environment.
     pub fn deliver_link_by(&self, how: Delivery, url: &str) {
         let mut command = match how {
-            Delivery::SecondLaunch => Command::new(app_binary()),
+            Delivery::SecondLaunch => Command::new(&self.binary),
             Delivery::GioOpen => {
                 let mut c = Command::new("gio");
                 c.arg("open");
@@ -446,10 +459,15 @@ impl Window {
 
     /// Calls a command of the app as the window does; `null` on an error.
     pub async fn invoke(&self, command: &str) -> Value {
+        self.invoke_with(command, json!({})).await
+    }
+
+    /// `invoke` with arguments.
+    pub async fn invoke_with(&self, command: &str, args: Value) -> Value {
         self.client
             .execute_async(
-                "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0]).then(done, e => done(null));",
-                vec![json!(command)],
+                "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(done, e => done(null));",
+                vec![json!(command), args],
             )
             .await
             .unwrap()
@@ -617,32 +635,46 @@ impl Window {
         let _ = self.client.clone().close().await;
     }
 
+    /// The pid of this window's app process (its binary, its data dir).
+    pub fn app_pid(&self) -> Option<u32> {
+        let marker = format!("LATCH_DATA_DIR={}", self.data_dir.display());
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .filter_map(|e| Some((e.file_name().to_string_lossy().parse::<u32>().ok()?, e)))
+            .find(|(_, e)| {
+                let exe = std::fs::read_link(e.path().join("exe")).unwrap_or_default();
+                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                exe.file_name() == self.binary.file_name()
+                    && environ
+                        .split(|b| *b == 0)
+                        .any(|var| var == marker.as_bytes())
+            })
+            .map(|(pid, _)| pid)
+    }
+
     /// Closes the window and waits until its app process is gone, so the
     /// next launch for this device is a cold start.
     pub async fn quit(self) {
-        let data_dir = self.data_dir.clone();
-        self.close().await;
-        let marker = format!("LATCH_DATA_DIR={}", data_dir.display());
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let running = std::fs::read_dir("/proc")
-                .unwrap()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-                .any(|e| {
-                    let exe = std::fs::read_link(e.path().join("exe")).unwrap_or_default();
-                    let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
-                    exe.file_name() == app_binary().file_name()
-                        && environ
-                            .split(|b| *b == 0)
-                            .any(|var| var == marker.as_bytes())
-                });
-            if !running {
-                return;
-            }
+        let _ = self.client.clone().close().await;
+        while self.app_pid().is_some() {
             assert!(Instant::now() < deadline, "the app did not quit");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// When the page last set performance mark `name`, in ms since the
+    /// Unix epoch (the window's clock is the machine's).
+    pub async fn mark_epoch_ms(&self, name: &str) -> Option<f64> {
+        self.client
+            .execute(
+                "const m = performance.getEntriesByName(arguments[0], 'mark').at(-1); return m ? performance.timeOrigin + m.startTime : null",
+                vec![json!(name)],
+            )
+            .await
+            .ok()?
+            .as_f64()
     }
 
     /// The secrets this device keeps (session token, PKCE verifier) as the
