@@ -686,16 +686,13 @@ fn threads(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-/// Waits (up to 20 s) for latchd to be at rest again — the run's
-/// connections closed and tokio's idle blocking threads gone (they linger
-/// 10 s; the sweep's one may come and go) — so each memory reading is taken
-/// in the same state.
-async fn settle(pid: u32, baseline_fds: usize, baseline_threads: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while (open_fds(pid) > baseline_fds || threads(pid) > baseline_threads + 1)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits (up to 10 s) for latchd to close the run's connections, so each
+/// memory reading is taken at rest. (Idle blocking threads linger 10 s, but
+/// latchd keeps at most 8, whose stacks weigh little next to 10%.)
+async fn settle(pid: u32, baseline_fds: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_fds(pid) > baseline_fds && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -711,7 +708,6 @@ async fn soak(args: Args) -> Result<bool, String> {
     tokio::spawn(smtp_sink(listener, inboxes.clone(), mails.clone()));
     let latchd = Latchd::start(&binary, dir.path(), smtp_port)?;
     let baseline_fds = open_fds(latchd.pid());
-    let baseline_threads = threads(latchd.pid());
     let (rss0, pss0) = memory_kib(latchd.pid())?;
     println!(
         "soak: {} clients × ({} s warm-up + {} runs × {} s) against {} ({}), loopback only; latchd at start: RSS {} KiB, PSS {} KiB",
@@ -730,7 +726,7 @@ async fn soak(args: Args) -> Result<bool, String> {
     for n in first..=args.runs {
         let seconds = if n == 0 { args.warmup } else { args.seconds };
         let figures = run(&latchd.base, &inboxes, args.clients, seconds).await;
-        settle(latchd.pid(), baseline_fds, baseline_threads).await;
+        settle(latchd.pid(), baseline_fds).await;
         let (rss, pss) = memory_kib(latchd.pid())?;
         if n > 0 {
             memory.push((rss, pss));
