@@ -13,6 +13,10 @@
 //!   `credential_store::with_a_locked_keyring_the_private_file_is_used_and_sign_in_works`;
 //! * a damaged client state file → a fresh start:
 //!   `against_latchd::a_relaunch_restores_the_session_and_a_pending_flow_survives_it`.
+//! * a corrupt settings file → defaults, the file set aside, the window
+//!   warned: `latch-desktop`'s `commands::a_corrupt_settings_file_gives_defaults_and_a_warning`;
+//! * latchd's database locked or read-only → 503, nothing half-written:
+//!   `latchd`'s `tests/faults.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
