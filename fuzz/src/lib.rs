@@ -19,8 +19,11 @@ use latch_protocol::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// What a fuzz target runs on one input.
+pub type Check = fn(&[u8]);
+
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Check); 4] = [
     ("deep_link", deep_link),
     ("protocol_json", protocol_json),
     ("email", email),
