@@ -9,9 +9,13 @@
 //! returned by `get_current()`; a browser may fire a link twice), so URLs seen
 //! recently are dropped.
 //!
-//! The URL carries a one-time code: it is never logged (only "deep link
-//! received"), never `Debug`-printed ([`IncomingLink`] redacts itself), and
-//! only a SHA-256 digest of it is kept for de-duplication.
+//! The URL carries a one-time code: it is never logged, never
+//! `Debug`-printed ([`IncomingLink`] redacts itself), and only a SHA-256
+//! digest of it is kept for de-duplication. What is logged is "deep link
+//! received" with the link's flow id, which is no secret on its own (the
+//! exchange needs the code and the verifier too) and lets a log, a support
+//! request or the packaging test tie a received link to the sign-in that
+//! sent it.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -39,6 +43,14 @@ impl IncomingLink {
 
     fn digest(&self) -> [u8; 32] {
         Sha256::digest(self.0.as_str().as_bytes()).into()
+    }
+
+    /// The flow id a sign-in link names, for the log; `None` when the link
+    /// isn't a well-formed sign-in link (its parts are then not logged).
+    pub fn flow_id(&self) -> Option<String> {
+        latch_client::DeepLink::parse(self.0.as_str())
+            .ok()
+            .map(|link| link.flow_id.to_string())
     }
 }
 
@@ -86,9 +98,12 @@ impl DeepLinkIntake {
                 state.recent.pop_front();
             }
             state.recent.push_back(digest);
-            state.queue.push_back(link);
+            state.queue.push_back(link.clone());
         }
-        tracing::info!("deep link received");
+        match link.flow_id() {
+            Some(flow) => tracing::info!(%flow, "deep link received"),
+            None => tracing::info!("deep link received (not a well-formed sign-in link)"),
+        }
         self.deliver();
         true
     }
