@@ -30,6 +30,14 @@ impl From<ClientError> for CommandError {
 
 type CommandResult<T> = Result<T, CommandError>;
 
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Where the session token is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
@@ -93,8 +101,9 @@ pub async fn get_app_info<R: Runtime>(
         ),
     };
     let link_forwarding_warning = match shell.link_forwarding() {
-        LinkForwarding::Unavailable { reason } => Some(format!(
-            "Link forwarding is unavailable: {reason}. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window, so type the code from the email instead."
+        LinkForwarding::Unavailable { reason, .. } => Some(format!(
+            "{}. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead.",
+            capitalise(&reason)
         )),
         LinkForwarding::Available | LinkForwarding::Pending => None,
     };

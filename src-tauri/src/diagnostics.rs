@@ -164,7 +164,9 @@ impl Diagnostics {
             &match &self.link_forwarding {
                 LinkForwarding::Pending => "still being checked".to_owned(),
                 LinkForwarding::Available => "available".to_owned(),
-                LinkForwarding::Unavailable { reason } => format!("unavailable: {reason}"),
+                LinkForwarding::Unavailable { reason, detail } => {
+                    format!("unavailable: {reason} ({detail})")
+                }
             },
         );
         line(
@@ -264,6 +266,7 @@ mod tests {
         };
         d.link_forwarding = LinkForwarding::Unavailable {
             reason: "there is no D-Bus session bus".into(),
+            detail: "no such file".into(),
         };
         d.log_file = None;
         let text = d.to_text();
@@ -272,7 +275,7 @@ mod tests {
             "doesn't answer: Can't reach 127.0.0.1:8787.",
             "private file in the data folder, because: no Secret Service",
             "not registered: xdg-mime is missing",
-            "unavailable: there is no D-Bus session bus",
+            "unavailable: there is no D-Bus session bus (no such file)",
             "logging to the terminal only",
         ] {
             assert!(

@@ -342,8 +342,8 @@ fn check_link_forwarding(app: &AppHandle) {
     tauri::async_runtime::spawn_blocking(move || {
         let status = link_forwarding_status(&handle);
         match &status {
-            LinkForwarding::Unavailable { reason } => {
-                tracing::warn!("link forwarding is unavailable: {reason}");
+            LinkForwarding::Unavailable { reason, detail } => {
+                tracing::warn!("link forwarding is unavailable: {reason} ({detail})");
             }
             _ => tracing::info!("link forwarding is available"),
         }
@@ -363,26 +363,40 @@ fn link_forwarding_status(app: &AppHandle) -> LinkForwarding {
     match single_instance_owner_pid(&name) {
         Ok(pid) if pid == std::process::id() => LinkForwarding::Available,
         Ok(pid) => LinkForwarding::Unavailable {
-            reason: format!("another process ({pid}) holds {name}"),
+            reason: "another program holds Latch's single-instance name".to_owned(),
+            detail: format!("process {pid} owns {name}"),
         },
-        Err(reason) => LinkForwarding::Unavailable { reason },
+        Err((reason, detail)) => LinkForwarding::Unavailable {
+            reason: reason.to_owned(),
+            detail,
+        },
     }
 }
 
+/// The pid holding `name`, or why it can't be known: (words, the error).
 #[cfg(target_os = "linux")]
-fn single_instance_owner_pid(name: &str) -> Result<u32, String> {
+fn single_instance_owner_pid(name: &str) -> Result<u32, (&'static str, String)> {
     use zbus::names::BusName;
 
     let connection = zbus::blocking::Connection::session()
-        .map_err(|e| format!("there is no D-Bus session bus ({e})"))?;
+        .map_err(|e| ("there is no D-Bus session bus", e.to_string()))?;
     let bus = zbus::blocking::fdo::DBusProxy::new(&connection)
-        .map_err(|e| format!("the D-Bus session bus doesn't answer ({e})"))?;
-    let well_known = BusName::try_from(name).map_err(|e| e.to_string())?;
-    let owner = bus
-        .get_name_owner(well_known)
-        .map_err(|_| format!("nothing holds {name} on the D-Bus session bus"))?;
+        .map_err(|e| ("the D-Bus session bus doesn't answer", e.to_string()))?;
+    let well_known = BusName::try_from(name)
+        .map_err(|e| ("Latch's single-instance name is invalid", e.to_string()))?;
+    let owner = bus.get_name_owner(well_known).map_err(|e| {
+        (
+            "Latch couldn't take its single-instance name on the D-Bus session bus",
+            e.to_string(),
+        )
+    })?;
     bus.get_connection_unix_process_id(BusName::Unique(owner.into_inner()))
-        .map_err(|e| format!("the D-Bus session bus doesn't say who holds {name} ({e})"))
+        .map_err(|e| {
+            (
+                "the D-Bus session bus doesn't say who holds Latch's single-instance name",
+                e.to_string(),
+            )
+        })
 }
 
 /// macOS and Windows: the plugin's lock (a socket, a named mutex) needs no

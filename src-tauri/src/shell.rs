@@ -33,9 +33,11 @@ pub enum LinkForwarding {
     /// Checked in the background at startup, not finished.
     Pending,
     Available,
-    /// A second launch runs as a second app instead; `reason` says why.
+    /// A second launch runs as a second app instead. `reason` says why in
+    /// words for the window; `detail` is the error, for logs and diagnostics.
     Unavailable {
         reason: String,
+        detail: String,
     },
 }
 

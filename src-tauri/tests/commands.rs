@@ -237,22 +237,29 @@ async fn unavailable_link_forwarding_reaches_the_window_and_the_diagnostics() {
     app.app
         .state::<Shell>()
         .set_link_forwarding(LinkForwarding::Unavailable {
-            reason: "there is no D-Bus session bus (no address)".into(),
+            reason: "there is no D-Bus session bus".into(),
+            detail: "Failed to connect to address `unix:path=/run/user/0/bus`".into(),
         });
     let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
     let warning = info["link_forwarding_warning"].as_str().unwrap();
     assert!(
-        warning.starts_with("Link forwarding is unavailable: there is no D-Bus session bus"),
+        warning.starts_with("There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch"),
         "{warning}"
     );
     assert!(warning.contains("type the code"), "{warning}");
+    assert!(
+        !warning.contains("unix:path"),
+        "the window gets words, not the error: {warning}"
+    );
     let text = tokio::task::block_in_place(|| invoke(&app, "get_diagnostics", json!({})))
         .unwrap()
         .as_str()
         .unwrap()
         .to_owned();
     assert!(
-        text.contains("Link forwarding   unavailable: there is no D-Bus session bus"),
+        text.contains(
+            "Link forwarding   unavailable: there is no D-Bus session bus (Failed to connect"
+        ),
         "{text}"
     );
 }

@@ -64,7 +64,7 @@ const fake = installFakeBackend({
         : null,
     link_forwarding_warning:
       q.get("forwarding") === "0"
-        ? "Link forwarding is unavailable: there is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window, so type the code from the email instead."
+        ? "There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead."
         : null,
   },
 });

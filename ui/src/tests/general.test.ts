@@ -122,11 +122,12 @@ describe("general settings", () => {
     await renderApp({
       page: "general",
       info: {
-        link_forwarding_warning: "Link forwarding is unavailable: there is no D-Bus session bus.",
+        link_forwarding_warning:
+          "There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead.",
       },
     });
     expect(screen.getByText("Link forwarding is unavailable")).toBeInTheDocument();
-    expect(screen.getByText(/there is no D-Bus session bus/)).toBeInTheDocument();
+    expect(screen.getByText(/There is no D-Bus session bus/)).toBeInTheDocument();
     await expectNoAxeViolations();
   });
 
