@@ -147,6 +147,42 @@ describe("general settings", () => {
     expect(screen.queryByRole("textbox", { name: "Diagnostics" })).toBeNull();
   });
 
+  it("hands the clipboard a ClipboardItem during the click, before the text arrives", async () => {
+    // WebKit refuses a clipboard write that comes after an await; the item
+    // must be written while the click is still being handled.
+    class FakeClipboardItem {
+      constructor(readonly items: Record<string, Promise<Blob>>) {}
+    }
+    vi.stubGlobal("ClipboardItem", FakeClipboardItem);
+    const written: FakeClipboardItem[] = [];
+    const write = vi.spyOn(navigator.clipboard, "write").mockImplementation(async (items) => {
+      written.push(...(items as unknown as FakeClipboardItem[]));
+      await (items[0] as unknown as FakeClipboardItem).items["text/plain"];
+    });
+    try {
+      const { fake, user } = await renderApp({ page: "general" });
+      const release = fake.hold("get_diagnostics");
+      await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+      expect(write).toHaveBeenCalledOnce();
+      expect(screen.getByRole("button", { name: "Copy diagnostics" })).toBeDisabled();
+      release();
+      await waitFor(() =>
+        expect(screen.getByRole("status")).toHaveTextContent("Diagnostics copied"),
+      );
+      const blob = await written[0].items["text/plain"];
+      expect(blob.type).toBe("text/plain");
+      const text = await new Promise<string>((resolve) => {
+        const reader = new FileReader(); // jsdom's Blob has no text()
+        reader.onload = () => resolve(String(reader.result));
+        reader.readAsText(blob);
+      });
+      expect(text).toContain("Latch diagnostics");
+    } finally {
+      write.mockRestore();
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("shows the diagnostics selected when the clipboard refuses them", async () => {
     const { user } = await renderApp({ page: "general" });
     const writeText = vi
