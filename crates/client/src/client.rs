@@ -295,6 +295,12 @@ impl LatchClient {
         Ok(self.auth_state())
     }
 
+    /// Asks the current server what it is (`GET /v1/server`), changing
+    /// nothing: for diagnostics.
+    pub async fn server_info(&self) -> Result<latch_protocol::ServerInfo> {
+        self.api()?.server_info().await
+    }
+
     fn api(&self) -> Result<Api> {
         self.core()
             .api
