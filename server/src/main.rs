@@ -21,7 +21,15 @@ fn main() -> ExitCode {
             }
             Ok(())
         }),
-        None => tokio::runtime::Runtime::new()
+        // Every database call runs on the blocking pool and then waits on the
+        // one connection's mutex, so a burst of requests used to park a
+        // thread each (up to tokio's 512) on that mutex: memory and thread
+        // churn for no throughput. A few threads keep the connection busy;
+        // the rest of a burst waits in tokio's queue instead.
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .max_blocking_threads(8)
+            .build()
             .map_err(|e| format!("can't start the runtime: {e}"))
             .and_then(|runtime| runtime.block_on(latchd::serve(cli.serve))),
     };

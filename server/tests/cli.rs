@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn latchd(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
@@ -231,6 +231,26 @@ async fn the_openapi_description_covers_every_call_with_its_errors() {
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    // Found by scripts/contract: the generated ErrorBody was
+    // `allOf: [oneOf: [null, Revocation], …]`, which no plain error body
+    // matched. A flat object: error and message always, the revocation's
+    // members optional beside them.
+    let error_body = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(error_body["type"], "object", "{error_body}");
+    assert_eq!(error_body["required"], json!(["error", "message"]));
+    for member in ["error", "message", "reason", "by_device", "at"] {
+        assert!(error_body["properties"][member].is_object(), "{member}");
+    }
+    assert!(error_body.get("allOf").is_none() && error_body.get("oneOf").is_none());
+    // And /auth/open says what a flow and a code look like, so a generator
+    // doesn't take an empty code for a valid one.
+    let params = doc["paths"]["/auth/open"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        params.iter().all(|p| p["schema"]["pattern"].is_string()),
+        "{params:?}"
+    );
 }
 
 #[tokio::test]

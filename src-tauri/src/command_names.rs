@@ -3,6 +3,7 @@
 pub const NAMES: &[&str] = &[
     "get_state",
     "get_app_info",
+    "get_diagnostics",
     "get_settings",
     "set_server",
     "set_device_name",

@@ -8,8 +8,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::Desktop;
+use crate::diagnostics::Diagnostics;
 use crate::settings::{Settings, Theme};
-use crate::shell::{SchemeRegistration, Shell};
+use crate::shell::{LinkForwarding, SchemeRegistration, Shell};
 
 /// What every failed command answers: a stable code and words for the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -28,6 +29,14 @@ impl From<ClientError> for CommandError {
 }
 
 type CommandResult<T> = Result<T, CommandError>;
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
 
 /// Where the session token is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -48,6 +57,8 @@ pub struct AppInfo {
     pub credential_store_warning: Option<String>,
     pub scheme_registered: bool,
     pub scheme_warning: Option<String>,
+    /// Set when a second launch (a clicked link) can't reach this window.
+    pub link_forwarding_warning: Option<String>,
     pub settings_warning: Option<String>,
     /// Debug builds only: the dev server's mailbox page.
     pub dev_mailbox_url: Option<String>,
@@ -82,12 +93,19 @@ pub async fn get_app_info<R: Runtime>(
         ),
     };
     let (scheme_registered, scheme_warning) = match shell.scheme_registration() {
-        SchemeRegistration::Registered | SchemeRegistration::NotNeeded => (true, None),
+        SchemeRegistration::Registered { .. } | SchemeRegistration::NotNeeded => (true, None),
         SchemeRegistration::Pending => (false, None),
         SchemeRegistration::Failed { message } => (
             false,
             Some(format!("Sign-in links can't open Latch from your browser: {message}. Type the code instead.")),
         ),
+    };
+    let link_forwarding_warning = match shell.link_forwarding() {
+        LinkForwarding::Unavailable { reason, .. } => Some(format!(
+            "{}. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead.",
+            capitalise(&reason)
+        )),
+        LinkForwarding::Available | LinkForwarding::Pending => None,
     };
     let debug = cfg!(debug_assertions);
     Ok(AppInfo {
@@ -97,6 +115,7 @@ pub async fn get_app_info<R: Runtime>(
         credential_store_warning,
         scheme_registered,
         scheme_warning,
+        link_forwarding_warning,
         settings_warning: desktop.settings_warning(),
         dev_mailbox_url: desktop
             .client
@@ -104,6 +123,19 @@ pub async fn get_app_info<R: Runtime>(
             .filter(|_| debug)
             .map(|server| server.join("dev/mailbox").to_string()),
     })
+}
+
+/// The "Copy diagnostics" text: versions, server, credential store, link
+/// registration, where the files are. No secrets (see diagnostics.rs).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_diagnostics<R: Runtime>(
+    _app: AppHandle<R>,
+    desktop: State<'_, Desktop<R>>,
+    shell: State<'_, Shell>,
+) -> CommandResult<String> {
+    desktop.ready().await;
+    Ok(Diagnostics::collect(&desktop, &shell).await.to_text())
 }
 
 #[tauri::command]

@@ -79,6 +79,39 @@ impl DataDirOverride {
     }
 }
 
+/// Where one instance keeps its files.
+///
+/// Installed (no [`DATA_DIR_ENV`]), each kind of file goes where its platform
+/// expects it, under the app identifier `app.latch.desktop`:
+///
+/// | | Linux (XDG) | macOS | Windows |
+/// |---|---|---|---|
+/// | data | `$XDG_DATA_HOME` (`~/.local/share`) | `~/Library/Application Support` | `%APPDATA%` |
+/// | config | `$XDG_CONFIG_HOME` (`~/.config`) | `~/Library/Application Support` | `%APPDATA%` |
+/// | logs | `$XDG_STATE_HOME` (`~/.local/state`)`/…/logs` | `~/Library/Logs` | `%LOCALAPPDATA%\…\logs` |
+///
+/// With [`DATA_DIR_ENV`] everything is under that one directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Places {
+    /// Client state, the install id, the credential-store fallback file.
+    pub data: PathBuf,
+    /// `settings.json`.
+    pub config: PathBuf,
+    /// `latch.log` and its rotated copies.
+    pub logs: PathBuf,
+}
+
+impl Places {
+    /// Everything of an instance under one directory.
+    pub fn under(dir: &Path) -> Self {
+        Self {
+            data: dir.to_path_buf(),
+            config: dir.to_path_buf(),
+            logs: dir.join("logs"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

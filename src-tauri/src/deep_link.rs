@@ -10,9 +10,13 @@
 //! seen within the last second is dropped. A later repeat is a person
 //! clicking the link again and is handed on, so they hear why it did nothing.
 //!
-//! The URL carries a one-time code: it is never logged (only "deep link
-//! received"), never `Debug`-printed ([`IncomingLink`] redacts itself), and
-//! only a SHA-256 digest of it is kept for de-duplication.
+//! The URL carries a one-time code: it is never logged, never
+//! `Debug`-printed ([`IncomingLink`] redacts itself), and only a SHA-256
+//! digest of it is kept for de-duplication. What is logged is "deep link
+//! received" with the link's flow id, which is no secret on its own (the
+//! exchange needs the code and the verifier too) and lets a log, a support
+//! request or the packaging test tie a received link to the sign-in that
+//! sent it.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -41,6 +45,14 @@ impl IncomingLink {
 
     fn digest(&self) -> [u8; 32] {
         Sha256::digest(self.0.as_str().as_bytes()).into()
+    }
+
+    /// The flow id a sign-in link names, for the log; `None` when the link
+    /// isn't a well-formed sign-in link (its parts are then not logged).
+    pub fn flow_id(&self) -> Option<String> {
+        latch_client::DeepLink::parse(self.0.as_str())
+            .ok()
+            .map(|link| link.flow_id.to_string())
     }
 }
 
@@ -93,9 +105,12 @@ impl DeepLinkIntake {
                 return false;
             }
             state.recent.push_back((digest, now));
-            state.queue.push_back(link);
+            state.queue.push_back(link.clone());
         }
-        tracing::info!("deep link received");
+        match link.flow_id() {
+            Some(flow) => tracing::info!(%flow, "deep link received"),
+            None => tracing::info!("deep link received (not a well-formed sign-in link)"),
+        }
         self.deliver();
         true
     }

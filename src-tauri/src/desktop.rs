@@ -2,7 +2,6 @@
 //! directory, settings and environment; its state changes forwarded to the
 //! window as `auth-changed` and `sessions-changed` events.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use latch_client::{
@@ -12,6 +11,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
 use crate::commands::CommandError;
+use crate::data_dir::Places;
 use crate::settings::{Settings, SettingsFile};
 use crate::shell::Shell;
 
@@ -23,26 +23,36 @@ pub const SERVER_URL_ENV: &str = "LATCH_SERVER_URL";
 pub struct Desktop<R: Runtime> {
     pub client: LatchClient,
     pub version: String,
+    /// The OS as the server is told it (`Linux`, `Debian 12`…).
+    pub os: String,
+    pub places: Places,
     store: Arc<FallbackStore>,
     settings: SettingsFile<R>,
     ready_tx: watch::Sender<bool>,
 }
 
 impl<R: Runtime> Desktop<R> {
-    pub fn new(app: &AppHandle<R>, data_dir: &Path) -> std::io::Result<Desktop<R>> {
+    pub fn new(app: &AppHandle<R>, places: &Places) -> std::io::Result<Desktop<R>> {
         let version = app.package_info().version.to_string();
-        let identity = DeviceIdentity::detect(data_dir, &version)?;
-        let store = Arc::new(open_for_install(data_dir, &identity.install_id));
+        let identity = DeviceIdentity::detect(&places.data, &version)?;
+        let os = format!(
+            "{} ({})",
+            identity.platform.display_name(),
+            identity.os_version
+        );
+        let store = Arc::new(open_for_install(&places.data, &identity.install_id));
         let client = LatchClient::new(
-            ClientConfig::new(data_dir.to_path_buf()),
+            ClientConfig::new(places.data.clone()),
             identity,
             store.clone(),
         );
         Ok(Desktop {
             client,
             version,
+            os,
+            places: places.clone(),
             store,
-            settings: SettingsFile::open(app, data_dir),
+            settings: SettingsFile::open(app, &places.config),
             ready_tx: watch::channel(false).0,
         })
     }

@@ -8,22 +8,28 @@ pub mod commands;
 mod data_dir;
 mod deep_link;
 mod desktop;
+pub mod diagnostics;
+pub mod logs;
+// The desktop-entry logic runs on Linux only; its tests run everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod scheme;
 mod settings;
 mod shell;
 
 use std::error::Error;
 use std::io::IsTerminal;
 
+use logs::LogFile;
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 pub use commands::{AppInfo, CommandError, CredentialStore, NAMES as COMMANDS};
-pub use data_dir::{DataDirOverride, DATA_DIR_ENV};
+pub use data_dir::{DataDirOverride, Places, DATA_DIR_ENV};
 pub use deep_link::{DeepLinkIntake, IncomingLink};
 pub use desktop::{start as start_client, Desktop, SERVER_URL_ENV};
 pub use latch_client::SignedOutNotice;
 pub use settings::{Settings, Theme};
-pub use shell::{SchemeRegistration, Shell};
+pub use shell::{LinkForwarding, SchemeRegistration, Shell};
 #[doc(hidden)]
 pub use tauri_specta;
 
@@ -47,6 +53,7 @@ macro_rules! latch_ipc {
             .commands($crate::tauri_specta::collect_commands![
                 $crate::commands::get_state::<$($runtime)+>,
                 $crate::commands::get_app_info::<$($runtime)+>,
+                $crate::commands::get_diagnostics::<$($runtime)+>,
                 $crate::commands::get_settings::<$($runtime)+>,
                 $crate::commands::set_server::<$($runtime)+>,
                 $crate::commands::set_device_name::<$($runtime)+>,
@@ -83,7 +90,7 @@ pub fn bindings_typescript() -> specta_typescript::Typescript {
 
 /// Builds and runs the app until its last window closes.
 pub fn run() -> Result<(), tauri::Error> {
-    init_tracing();
+    let log_file = init_tracing();
 
     let mut context = tauri::generate_context!();
     let data_override = DataDirOverride::from_env();
@@ -108,33 +115,73 @@ pub fn run() -> Result<(), tauri::Error> {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(ipc.invoke_handler())
-        .setup(move |app| setup(app, data_override.as_ref()))
+        .setup(move |app| setup(app, data_override.as_ref(), &log_file))
         .run(context)
 }
 
-fn init_tracing() {
+/// Logs to stderr and, once setup opens it, to the log file (see logs.rs).
+fn init_tracing() -> LogFile {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let log_file = LogFile::new();
     // Fails only when a subscriber is already set, which is then kept.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(log_file.clone())
+                .with_ansi(false),
+        )
         .try_init();
+    log_file
 }
 
-fn setup(app: &mut App, data_override: Option<&DataDirOverride>) -> Result<(), Box<dyn Error>> {
-    let data_dir = match data_override {
-        Some(dir) => dir.path().to_path_buf(),
-        None => app.path().app_data_dir()?,
-    };
-    app.manage(Shell::new());
-    app.manage(Desktop::new(app.handle(), &data_dir)?);
+/// The platform's places for this app's files, or all under the data
+/// directory given with `LATCH_DATA_DIR`.
+fn places(app: &App, data_override: Option<&DataDirOverride>) -> Result<Places, tauri::Error> {
+    Ok(match data_override {
+        Some(dir) => Places::under(dir.path()),
+        None => Places {
+            data: app.path().app_data_dir()?,
+            config: app.path().app_config_dir()?,
+            logs: logs::platform_log_dir(app.handle())?,
+        },
+    })
+}
+
+fn setup(
+    app: &mut App,
+    data_override: Option<&DataDirOverride>,
+    log_file: &LogFile,
+) -> Result<(), Box<dyn Error>> {
+    let places = places(app, data_override)?;
+    let shell = Shell::new();
+    match log_file.open(&places.logs) {
+        Ok(path) => shell.set_log_file(path),
+        Err(error) => {
+            tracing::warn!(%error, dir = %places.logs.display(), "can't write the log file; logging to stderr only")
+        }
+    }
+    let exe = tauri::utils::platform::current_exe()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    tracing::info!(version = %app.package_info().version, %exe, "Latch starting");
+    app.manage(shell);
+    app.manage(Desktop::new(app.handle(), &places)?);
 
     create_main_window(app, data_override)?;
     start_deep_link_intake(app);
     desktop::start(app.handle());
     register_scheme(app.handle());
+    check_link_forwarding(app.handle());
     Ok(())
 }
 
@@ -196,25 +243,25 @@ fn start_deep_link_intake(app: &App) {
 }
 
 /// Linux (and Windows debug builds, which no installer registered) learn the
-/// `app.latch:` scheme at run time: a `.desktop` handler and `xdg-mime
-/// default` on Linux, the registry on Windows. It runs off the main thread
-/// (it starts `update-desktop-database` and `xdg-mime`); a failure is
-/// logged and kept for the window to show, never fatal.
+/// `app.latch:` scheme at run time. On Linux an installed package's desktop
+/// entry is used when it starts this binary, and a per-user handler is
+/// written only for a build nothing installed (see scheme.rs). On Windows a
+/// debug build writes the registry keys the installer would. It runs off the
+/// main thread (it starts `xdg-mime` and `update-desktop-database`); a
+/// failure is logged and kept for the window to show, never fatal.
 fn register_scheme(app: &AppHandle) {
     #[cfg(any(target_os = "linux", all(windows, debug_assertions)))]
     {
         let handle = app.clone();
         tauri::async_runtime::spawn_blocking(move || {
-            let status = match handle.deep_link().register_all() {
-                Ok(()) => {
-                    tracing::info!("app.latch: scheme registered");
-                    SchemeRegistration::Registered
+            let status = match register_scheme_now(&handle) {
+                Ok(entry) => {
+                    tracing::info!(%entry, "app.latch: scheme registered");
+                    SchemeRegistration::Registered { entry }
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot register the app.latch: scheme; links opened elsewhere won't reach the app");
-                    SchemeRegistration::Failed {
-                        message: error.to_string(),
-                    }
+                    SchemeRegistration::Failed { message: error }
                 }
             };
             if let Some(shell) = handle.try_state::<Shell>() {
@@ -226,6 +273,137 @@ fn register_scheme(app: &AppHandle) {
     if let Some(shell) = app.try_state::<Shell>() {
         shell.set_scheme_registration(SchemeRegistration::NotNeeded);
     }
+}
+
+/// Registers the scheme; answers the entry that now opens links.
+#[cfg(target_os = "linux")]
+fn register_scheme_now(app: &AppHandle) -> Result<String, String> {
+    use std::process::Command;
+
+    let mime = scheme::mime_type();
+    // An AppImage runs from a temporary mount: links must start the image.
+    let exe = match app.env().appimage {
+        Some(image) => std::path::PathBuf::from(image),
+        None => tauri::utils::platform::current_exe().map_err(|e| e.to_string())?,
+    };
+    let current_default = Command::new("xdg-mime")
+        .args(["query", "default", &mime])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    let (user_dir, system_dirs) = scheme::application_dirs(
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        app.path().home_dir().ok().as_deref(),
+        std::env::var_os("XDG_DATA_DIRS").as_deref(),
+    );
+    let path_var = std::env::var_os("PATH");
+    match scheme::plan(
+        &current_default,
+        &exe,
+        user_dir.as_ref(),
+        &system_dirs,
+        path_var.as_deref(),
+    ) {
+        scheme::Plan::AlreadyDefault { entry } => Ok(entry),
+        scheme::Plan::UseInstalled { entry } => {
+            let status = Command::new("xdg-mime")
+                .args(["default", &entry, &mime])
+                .status()
+                .map_err(|e| format!("can't run xdg-mime ({e}); install xdg-utils"))?;
+            if status.success() {
+                Ok(entry)
+            } else {
+                Err(format!(
+                    "xdg-mime couldn't make {entry} the handler ({status})"
+                ))
+            }
+        }
+        scheme::Plan::WriteHandler => {
+            app.deep_link().register_all().map_err(|e| e.to_string())?;
+            let name = exe
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(format!("{name}-handler.desktop"))
+        }
+    }
+}
+
+#[cfg(all(windows, debug_assertions))]
+fn register_scheme_now(app: &AppHandle) -> Result<String, String> {
+    app.deep_link().register_all().map_err(|e| e.to_string())?;
+    Ok("the current user's registry (debug build)".to_owned())
+}
+
+/// Finds out, off the main thread, whether a second launch can hand its
+/// link to this window, and says so in the log and the window when it can't.
+fn check_link_forwarding(app: &AppHandle) {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let status = link_forwarding_status(&handle);
+        match &status {
+            LinkForwarding::Unavailable { reason, detail } => {
+                tracing::warn!("link forwarding is unavailable: {reason} ({detail})");
+            }
+            _ => tracing::info!("link forwarding is available"),
+        }
+        if let Some(shell) = handle.try_state::<Shell>() {
+            shell.set_link_forwarding(status);
+        }
+    });
+}
+
+/// Linux: the single-instance plugin holds a D-Bus name on the session bus,
+/// and goes on without one when there is no bus (it only logs a warning, and
+/// keeps no state we can read). So ask the bus who owns that name: this
+/// process, or nobody.
+#[cfg(target_os = "linux")]
+fn link_forwarding_status(app: &AppHandle) -> LinkForwarding {
+    let name = format!("{}.SingleInstance", app.config().identifier);
+    match single_instance_owner_pid(&name) {
+        Ok(pid) if pid == std::process::id() => LinkForwarding::Available,
+        Ok(pid) => LinkForwarding::Unavailable {
+            reason: "another program holds Latch's single-instance name".to_owned(),
+            detail: format!("process {pid} owns {name}"),
+        },
+        Err((reason, detail)) => LinkForwarding::Unavailable {
+            reason: reason.to_owned(),
+            detail,
+        },
+    }
+}
+
+/// The pid holding `name`, or why it can't be known: (words, the error).
+#[cfg(target_os = "linux")]
+fn single_instance_owner_pid(name: &str) -> Result<u32, (&'static str, String)> {
+    use zbus::names::BusName;
+
+    let connection = zbus::blocking::Connection::session()
+        .map_err(|e| ("there is no D-Bus session bus", e.to_string()))?;
+    let bus = zbus::blocking::fdo::DBusProxy::new(&connection)
+        .map_err(|e| ("the D-Bus session bus doesn't answer", e.to_string()))?;
+    let well_known = BusName::try_from(name)
+        .map_err(|e| ("Latch's single-instance name is invalid", e.to_string()))?;
+    let owner = bus.get_name_owner(well_known).map_err(|e| {
+        (
+            "Latch couldn't take its single-instance name on the D-Bus session bus",
+            e.to_string(),
+        )
+    })?;
+    bus.get_connection_unix_process_id(BusName::Unique(owner.into_inner()))
+        .map_err(|e| {
+            (
+                "the D-Bus session bus doesn't say who holds Latch's single-instance name",
+                e.to_string(),
+            )
+        })
+}
+
+/// macOS and Windows: the plugin's lock (a socket, a named mutex) needs no
+/// session service.
+#[cfg(not(target_os = "linux"))]
+fn link_forwarding_status(_app: &AppHandle) -> LinkForwarding {
+    LinkForwarding::Available
 }
 
 #[cfg(test)]
@@ -262,6 +440,7 @@ mod tests {
             credential_store_warning: Some("no keyring".into()),
             scheme_registered: false,
             scheme_warning: None,
+            link_forwarding_warning: Some("no bus".into()),
             settings_warning: None,
             dev_mailbox_url: Some("http://127.0.0.1:8787/dev/mailbox".into()),
         };
@@ -270,7 +449,8 @@ mod tests {
             serde_json::json!({
                 "version": "0.1.0", "debug": true, "credential_store": "file",
                 "credential_store_warning": "no keyring", "scheme_registered": false,
-                "scheme_warning": null, "settings_warning": null,
+                "scheme_warning": null, "link_forwarding_warning": "no bus",
+                "settings_warning": null,
                 "dev_mailbox_url": "http://127.0.0.1:8787/dev/mailbox",
             })
         );

@@ -1,5 +1,5 @@
 //! The non-secret settings (server address, this device's name, theme),
-//! through tauri-plugin-store in the data directory. A missing file gives
+//! through tauri-plugin-store in the config directory. A missing file gives
 //! the defaults; a damaged one is set aside, the defaults used, and the
 //! window told (`AppInfo.settings_warning`). Secrets never come here.
 
@@ -35,8 +35,12 @@ pub struct SettingsFile<R: Runtime> {
 }
 
 impl<R: Runtime> SettingsFile<R> {
-    pub fn open(app: &AppHandle<R>, data_dir: &Path) -> Self {
-        let path = data_dir.join(SETTINGS_FILE);
+    /// Opens `dir/settings.json` (the config directory: `Places::config`).
+    pub fn open(app: &AppHandle<R>, dir: &Path) -> Self {
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            tracing::warn!(%error, "can't create the settings directory");
+        }
+        let path = dir.join(SETTINGS_FILE);
         // The store plugin quietly starts empty on a file it can't parse, so
         // look first: a damaged file is set aside and the window told.
         let damaged = std::fs::read(&path)

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use latch_desktop_lib::{latch_ipc, Desktop, Shell};
+use latch_desktop_lib::{latch_ipc, Desktop, LinkForwarding, Places, Shell};
 use latch_testkit::Latchd;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -15,9 +15,9 @@ use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 
 struct App {
-    _app: tauri::App<MockRuntime>,
+    app: tauri::App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// The app on the mock runtime, with `settings` as its settings file.
@@ -30,16 +30,12 @@ fn app(settings: &str) -> App {
         .build(mock_context(noop_assets()))
         .unwrap();
     app.manage(Shell::new());
-    app.manage(Desktop::new(app.handle(), dir.path()).unwrap());
+    app.manage(Desktop::new(app.handle(), &Places::under(dir.path())).unwrap());
     latch_desktop_lib::start_client(app.handle());
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
-    App {
-        _app: app,
-        window,
-        _dir: dir,
-    }
+    App { app, window, dir }
 }
 
 fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -162,4 +158,108 @@ async fn a_corrupt_settings_file_gives_defaults_and_a_warning() {
     assert_eq!(state["state"], "signed-out");
     let saved = tokio::task::block_in_place(|| invoke(&app, "get_settings", json!({}))).unwrap();
     assert_eq!(saved["server_url"].as_str(), Some(server.base.as_str()));
+}
+
+/// "Copy diagnostics" says what support needs and nothing that signs anyone
+/// in or says who they are — checked while signed in, with the token, the
+/// code, the flow and the email all live.
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnostics_name_versions_server_and_store_but_no_secret() {
+    let server = Latchd::start(&[]);
+    let app = app(&json!({"server_url": server.base}).to_string());
+    let waiting = tokio::task::block_in_place(|| {
+        invoke(&app, "request_link", json!({"email": "grace@example.com"}))
+    })
+    .unwrap();
+    let flow_id = waiting["flow_id"].as_str().unwrap().to_owned();
+    let code = server.mail_for("grace@example.com").await.code;
+    let signed =
+        tokio::task::block_in_place(|| invoke(&app, "submit_code", json!({"code": code}))).unwrap();
+    assert_eq!(signed["state"], "signed-in");
+    let session_id = signed["session"]["id"].as_str().unwrap().to_owned();
+
+    let text = tokio::task::block_in_place(|| invoke(&app, "get_diagnostics", json!({})))
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for expected in [
+        "App               Latch ".to_owned(),
+        format!("Tauri             {}", tauri::VERSION),
+        format!("{} — answers: latchd", server.base),
+        "Sign-in           signed in".to_owned(),
+        "Credential store".to_owned(),
+        "app.latch: links".to_owned(),
+        "Link forwarding".to_owned(),
+        format!("Data folder       {}", app.dir.path().display()),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} missing:\n{text}");
+    }
+
+    // Whatever the store kept — the session token above all — is absent,
+    // read back from where the fallback file keeps it or through the id.
+    let mut secrets = vec![
+        code.clone(),
+        code.replace('-', ""),
+        flow_id,
+        session_id,
+        "grace@example.com".to_owned(),
+        "grace".to_owned(),
+        "lt1_".to_owned(),
+    ];
+    let install_id = std::fs::read_to_string(app.dir.path().join("install-id")).unwrap();
+    secrets.push(install_id.trim().to_owned());
+    if let Ok(file) = std::fs::read_to_string(app.dir.path().join("credentials.json")) {
+        let stored: serde_json::Map<String, Value> = serde_json::from_str(&file).unwrap();
+        // Secrets are long; a short bookkeeping value could match by chance.
+        secrets.extend(
+            stored
+                .values()
+                .filter_map(|v| v.as_str())
+                .filter(|v| v.len() >= 16)
+                .map(str::to_owned),
+        );
+    }
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(!text.contains(secret.as_str()), "{secret:?} is in:\n{text}");
+    }
+}
+
+/// Without a session bus the window is told links can't be forwarded, and
+/// the diagnostics say so too.
+#[tokio::test(flavor = "multi_thread")]
+async fn unavailable_link_forwarding_reaches_the_window_and_the_diagnostics() {
+    let server = Latchd::start(&[]);
+    let app = app(&json!({"server_url": server.base}).to_string());
+    let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
+    assert_eq!(info["link_forwarding_warning"], Value::Null);
+
+    app.app
+        .state::<Shell>()
+        .set_link_forwarding(LinkForwarding::Unavailable {
+            reason: "there is no D-Bus session bus".into(),
+            detail: "Failed to connect to address `unix:path=/run/user/0/bus`".into(),
+        });
+    let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
+    let warning = info["link_forwarding_warning"].as_str().unwrap();
+    assert!(
+        warning.starts_with("There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch"),
+        "{warning}"
+    );
+    assert!(warning.contains("type the code"), "{warning}");
+    assert!(
+        !warning.contains("unix:path"),
+        "the window gets words, not the error: {warning}"
+    );
+    let text = tokio::task::block_in_place(|| invoke(&app, "get_diagnostics", json!({})))
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains(
+            "Link forwarding   unavailable: there is no D-Bus session bus (Failed to connect"
+        ),
+        "{text}"
+    );
 }

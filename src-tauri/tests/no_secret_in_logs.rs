@@ -1,5 +1,5 @@
-//! A deep link carries a one-time code: the intake logs that a link came,
-//! never the link. Its own test binary, so it can own the global tracing
+//! A deep link carries a one-time code: the intake logs that a link came
+//! and the flow it names (no secret on its own), never the link or its code. Its own test binary, so it can own the global tracing
 //! subscriber (a thread-local one races with other tests' callsite caching).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -38,11 +38,25 @@ fn the_url_is_never_logged() {
     intake.offer(link());
     intake.offer(link()); // a duplicate
     intake.attach(Arc::new(|link| tracing::info!(?link, "consumed")));
+    // Not a sign-in link: nothing of it is logged, not even its parameters.
+    intake.offer(IncomingLink::new(
+        "app.latch:/elsewhere?flow=flw_other&code=QRST-UVWX"
+            .parse()
+            .unwrap(),
+    ));
 
     let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(logged.contains("deep link received"), "{logged}");
+    assert!(
+        logged.contains("flow=flw_1") && logged.contains("deep link received"),
+        "the log ties the link to its flow: {logged}"
+    );
+    assert!(
+        logged.contains("deep link received (not a well-formed sign-in link)"),
+        "{logged}"
+    );
     assert!(logged.contains("duplicate deep link ignored"), "{logged}");
     assert!(logged.contains("IncomingLink(**redacted**)"), "{logged}");
-    assert!(!logged.contains("ABCD"), "{logged}");
-    assert!(!logged.contains("flw_1"), "{logged}");
+    for secret in ["ABCD", "EFGH", "QRST", "flw_other", "&code="] {
+        assert!(!logged.contains(secret), "{secret} logged: {logged}");
+    }
 }

@@ -88,12 +88,20 @@ true
         !log("b.log").contains("deep link"),
         "B heard nothing of A's link:\n{context}"
     );
+    assert!(
+        log("a.log").contains("flow=flw_forwarded"),
+        "A's log names the flow of the link it was handed:\n{context}"
+    );
     for name in ["a.log", "second.log", "b.log"] {
         let text = log(name);
         assert!(
-            !text.contains("WXYZ") && !text.contains("flw_forwarded"),
-            "{name} logged the link:\n{text}"
+            !text.contains("WXYZ") && !text.contains("&code="),
+            "{name} logged the link's code:\n{text}"
         );
     }
+    assert!(
+        !log("second.log").contains("flw_forwarded") && !log("b.log").contains("flw_forwarded"),
+        "{context}"
+    );
     println!("second launch handed over and exited in {ms} ms");
 }

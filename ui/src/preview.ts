@@ -62,6 +62,10 @@ const fake = installFakeBackend({
       q.get("scheme") === "0"
         ? "Latch couldn't register app.latch: links on this computer. Use the code from the email instead."
         : null,
+    link_forwarding_warning:
+      q.get("forwarding") === "0"
+        ? "There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead."
+        : null,
   },
 });
 // Handy from the devtools console: window.fake.emitSessions(), …

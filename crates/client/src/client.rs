@@ -53,6 +53,9 @@ pub struct ClientConfig {
     pub idle_after: Duration,
     /// How often an offline "Log out" is retried.
     pub logout_retry_every: Duration,
+    /// How far this computer's clock is off (tests set it to show that a
+    /// wrong clock breaks nothing: every deadline comes from the server).
+    pub clock_skew: chrono::Duration,
 }
 
 impl ClientConfig {
@@ -65,6 +68,7 @@ impl ClientConfig {
             heartbeat_every: Duration::from_secs(60),
             idle_after: Duration::from_secs(5 * 60),
             logout_retry_every: Duration::from_secs(30),
+            clock_skew: chrono::Duration::zero(),
         }
     }
 }
@@ -170,6 +174,11 @@ impl LatchClient {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// This computer's idea of now (skewed in tests).
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + self.inner.config.clock_skew
+    }
+
     pub fn subscribe_auth(&self) -> watch::Receiver<AuthState> {
         self.inner.auth.subscribe()
     }
@@ -213,7 +222,7 @@ impl LatchClient {
             return;
         };
         let same_server = persisted.server.as_deref() == Some(api.server().as_str());
-        let now = Utc::now();
+        let now = self.now();
         let token = self.secret(TOKEN_KEY).map(SessionToken::new);
         let verifier = self.stored_verifier();
         let state = {
@@ -258,7 +267,8 @@ impl LatchClient {
     }
 
     fn api_for(&self, server: ServerUrl) -> Result<Api> {
-        Api::new(server, &self.inner.identity.user_agent())
+        Ok(Api::new(server, &self.inner.identity.user_agent())?
+            .with_clock_skew(self.inner.config.clock_skew))
     }
 
     /// Points Latch at another server after checking it answers as one.
@@ -283,6 +293,12 @@ impl LatchClient {
         self.set_state(SignInState::SignedOut { notice: None });
         self.spawn_logout_retries();
         Ok(self.auth_state())
+    }
+
+    /// Asks the current server what it is (`GET /v1/server`), changing
+    /// nothing: for diagnostics.
+    pub async fn server_info(&self) -> Result<latch_protocol::ServerInfo> {
+        self.api()?.server_info().await
     }
 
     fn api(&self) -> Result<Api> {
@@ -331,7 +347,7 @@ impl LatchClient {
     fn forget_verifier_when_expired(&self, flow_id: &FlowId, expires_at: chrono::DateTime<Utc>) {
         let me = self.clone();
         let flow_id = flow_id.clone();
-        let wait = (expires_at - Utc::now()).to_std().unwrap_or_default();
+        let wait = (expires_at - self.now()).to_std().unwrap_or_default();
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             if me.stored_verifier().is_some_and(|v| v.flow_id == flow_id) {
@@ -369,7 +385,7 @@ impl LatchClient {
         let _op = self.inner.operation.lock().await;
         let code = normalize_code(typed)
             .map_err(|e| ClientError::InvalidRequest(capitalise(&e.to_string())))?;
-        let flow_id = self.core().state.flow_for_code(Utc::now())?.flow_id.clone();
+        let flow_id = self.core().state.flow_for_code(self.now())?.flow_id.clone();
         self.exchange(&flow_id, &code).await
     }
 
@@ -381,7 +397,7 @@ impl LatchClient {
         let flow_id = self
             .core()
             .state
-            .flow_for_link(&link, Utc::now())?
+            .flow_for_link(&link, self.now())?
             .flow_id
             .clone();
         self.exchange(&flow_id, link.code()).await
@@ -443,12 +459,15 @@ impl LatchClient {
             Ok(sessions) => {
                 let mut core = self.core();
                 if let Some(current) = sessions.iter().find(|s| s.current).cloned() {
+                    // Renamed from another device while the stream was down:
+                    // the list is the only news of it.
+                    core.device_name = current.device.name.clone();
                     if let SignInState::SignedIn { session, .. } = &mut core.state {
                         *session = current;
                     }
                 }
                 core.sessions = sessions;
-                core.fetched_at = Some(Utc::now());
+                core.fetched_at = Some(self.now());
                 core.sessions_error = None;
             }
             Err(ClientError::NotSignedIn | ClientError::SessionEnded(_)) => {}
@@ -476,7 +495,7 @@ impl LatchClient {
         }
         self.publish();
         let lifetimes = self.core().lifetimes;
-        Ok(SessionView::of(&renamed, &lifetimes, Utc::now()))
+        Ok(SessionView::of(&renamed, &lifetimes, self.now()))
     }
 
     /// This device's name: shown in sign-in emails and, when signed in,
@@ -537,7 +556,7 @@ impl LatchClient {
         let revocation = Revocation {
             reason: RevocationReason::LoggedOutEverywhere,
             by_device: Some(self.device_name()),
-            at: Utc::now(),
+            at: self.now(),
         };
         self.end_session(generation, Some(revocation));
         Ok(count)
@@ -601,7 +620,7 @@ impl LatchClient {
         };
         self.forget(TOKEN_KEY);
         let notice = revocation.map(|r| SignedOutNotice {
-            message: signed_out_message_local(&r, &lifetimes, Utc::now()),
+            message: signed_out_message_local(&r, &lifetimes, self.now()),
             reason: r.reason,
             by_device: r.by_device,
             at: r.at,
@@ -635,7 +654,7 @@ impl LatchClient {
     fn publish(&self) {
         let (auth, snapshot) = {
             let core = self.core();
-            let now = Utc::now();
+            let now = self.now();
             let auth = match &core.state {
                 SignInState::NeedsServer => AuthState::NeedsServer,
                 SignInState::SignedOut { notice } => AuthState::SignedOut {
@@ -839,7 +858,7 @@ impl LatchClient {
                 return false;
             }
         }
-        self.core().fetched_at = Some(Utc::now());
+        self.core().fetched_at = Some(self.now());
         self.persist();
         self.publish();
         false

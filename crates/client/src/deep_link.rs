@@ -222,6 +222,18 @@ mod tests {
         assert!(!printed.contains("ABCD") && printed.contains("flw_abc"));
     }
 
+    /// Found by fuzz/ (corpus/deep_link/regress-code-inside-flow-id): a flow
+    /// id may spell the code; Debug still shows the flow and redacts the code.
+    #[test]
+    fn debug_redacts_the_code_even_when_the_flow_id_spells_it() {
+        let link =
+            DeepLink::parse("app.latch:/auth/callback?flow=fLLL3LLLL&code=LLL3Llll").unwrap();
+        assert_eq!(
+            format!("{link:?}"),
+            "DeepLink { flow_id: fLLL3LLLL, code: **redacted** }"
+        );
+    }
+
     fn code_strategy() -> impl Strategy<Value = String> {
         proptest::collection::vec(
             proptest::sample::select(latch_protocol::CODE_ALPHABET.chars().collect::<Vec<_>>()),

@@ -278,36 +278,97 @@ impl FallbackStore {
     }
 }
 
+/// In the file, marks a key deleted while the OS store was failing: any
+/// copy still in the OS store is stale and must not come back.
+const DELETED: &str = "deleted:";
+
+impl FileStore {
+    /// The value of `key` here, and whether it was deleted while the OS
+    /// store was failing.
+    fn lookup(&self, key: &str) -> Result<(Option<String>, bool), StoreError> {
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| StoreError("secret file lock poisoned".into()))?;
+        let map = self.read()?;
+        Ok((
+            map.get(key).cloned(),
+            map.contains_key(&format!("{DELETED}{key}")),
+        ))
+    }
+
+    /// Neither a value nor a deletion mark for `key`.
+    fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.update(|map| {
+            map.remove(key);
+            map.remove(&format!("{DELETED}{key}"));
+        })
+    }
+
+    /// A value written while the OS store fails.
+    fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.update(|map| {
+            map.remove(&format!("{DELETED}{key}"));
+            map.insert(key.to_owned(), value.to_owned());
+        })
+    }
+
+    /// A delete while the OS store fails.
+    fn bury(&self, key: &str) -> Result<(), StoreError> {
+        self.update(|map| {
+            map.remove(key);
+            map.insert(format!("{DELETED}{key}"), String::new());
+        })
+    }
+}
+
+// What the file holds for a key is always newer than the OS store's copy: a
+// write there happens only while the OS store fails, and a later write to
+// the OS store clears it. So reads look in the file first, and a key
+// deleted during a failure is marked there — otherwise, once the OS store
+// works again, a logged-out token (its delete having failed) would come back
+// and win over the new one in the file.
 impl SecretStore for FallbackStore {
     fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let (in_file, deleted) = self.file.lookup(key)?;
+        if in_file.is_some() {
+            return Ok(in_file);
+        }
+        if deleted {
+            // Finish the delete that failed, once the OS store takes it.
+            if self.using_os() && self.primary.delete(key).is_ok() {
+                self.file.clear(key)?;
+            }
+            return Ok(None);
+        }
         if self.using_os() {
             match self.primary.get(key) {
-                Ok(Some(v)) => return Ok(Some(v)),
-                Ok(None) => {}
+                Ok(value) => return Ok(value),
                 Err(e) => self.fall_back(&e),
             }
         }
-        self.file.get(key)
+        Ok(None)
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
         if self.using_os() {
             match self.primary.set(key, value) {
                 // A stale copy in the file must not outlive this value.
-                Ok(()) => return self.file.delete(key),
+                Ok(()) => return self.file.clear(key),
                 Err(e) => self.fall_back(&e),
             }
         }
-        self.file.set(key, value)
+        self.file.put(key, value)
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         if self.using_os() {
-            if let Err(e) = self.primary.delete(key) {
-                self.fall_back(&e);
+            match self.primary.delete(key) {
+                Ok(()) => return self.file.clear(key),
+                Err(e) => self.fall_back(&e),
             }
         }
-        self.file.delete(key)
+        self.file.bury(key)
     }
 }
 
@@ -367,6 +428,67 @@ mod tests {
         assert!(!std::fs::read_to_string(&path)
             .unwrap_or_default()
             .contains('v'));
+    }
+
+    /// The OS store of `FallbackStore` in the tests below: shared, so a
+    /// second launch sees what the first left there, and breakable.
+    #[derive(Clone, Default)]
+    struct Switchable(std::sync::Arc<(MemoryStore, std::sync::atomic::AtomicBool)>);
+    impl Switchable {
+        fn check(&self) -> Result<(), StoreError> {
+            if self.0 .1.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(StoreError("locked".into()))
+            } else {
+                Ok(())
+            }
+        }
+        fn broken(&self, broken: bool) {
+            self.0 .1.store(broken, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    impl SecretStore for Switchable {
+        fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+            self.check()?;
+            self.0 .0.get(key)
+        }
+        fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+            self.check()?;
+            self.0 .0.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.check()?;
+            self.0 .0.delete(key)
+        }
+    }
+
+    #[test]
+    fn what_changed_while_the_os_store_failed_wins_once_it_works_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        let os = Switchable::default();
+        let store = FallbackStore::new(Box::new(os.clone()), FileStore::new(path.clone()));
+        store.set("token", "old").unwrap();
+        store.set("verifier", "v").unwrap();
+        os.broken(true);
+        store.set("token", "new").unwrap();
+        store.delete("verifier").unwrap();
+        assert!(matches!(store.kind(), StoreKind::File { .. }));
+        // The next launch finds the OS store working, still holding the
+        // stale "old" and the deleted "v".
+        os.broken(false);
+        let store = FallbackStore::new(Box::new(os.clone()), FileStore::new(path.clone()));
+        assert_eq!(store.kind(), StoreKind::Os);
+        assert_eq!(store.get("token").unwrap().as_deref(), Some("new"));
+        assert_eq!(store.get("verifier").unwrap(), None);
+        assert_eq!(
+            os.get("verifier").unwrap(),
+            None,
+            "the failed delete is finished"
+        );
+        // Writes with the OS store working clear the file's copies.
+        store.set("token", "newer").unwrap();
+        assert_eq!(store.get("token").unwrap().as_deref(), Some("newer"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
     }
 
     #[test]

@@ -4,91 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latch_client::{
-    AuthState, ClientConfig, ClientError, DeviceIdentity, LatchClient, MemoryStore, SecretStore,
-};
+use latch_client::{AuthState, ClientError, SecretStore};
 use latch_protocol::RevocationReason;
 use latch_testkit::{eventually, Latchd};
 
-const SOON: Duration = Duration::from_secs(1);
-
-struct Device {
-    client: LatchClient,
-    store: Arc<MemoryStore>,
-    dir: tempfile::TempDir,
-}
-
-fn config(dir: &std::path::Path) -> ClientConfig {
-    let mut config = ClientConfig::new(dir.to_path_buf());
-    config.backoff_cap = Duration::from_millis(300);
-    config.logout_retry_every = Duration::from_millis(100);
-    config
-}
-
-async fn device(server: &Latchd, name: &str) -> Device {
-    device_with(server, name, |_| {}).await
-}
-
-async fn device_with(server: &Latchd, name: &str, tweak: impl FnOnce(&mut ClientConfig)) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(MemoryStore::default());
-    let mut config = config(dir.path());
-    tweak(&mut config);
-    let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
-    let client = LatchClient::new(config, identity, store.clone());
-    client.start(Some(&server.base), Some(name)).await;
-    Device { client, store, dir }
-}
-
-/// The same data dir and store, as after quitting and relaunching the app.
-async fn relaunch(server: &Latchd, old: Device) -> Device {
-    let Device { client, store, dir } = old;
-    drop(client);
-    let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
-    let client = LatchClient::new(config(dir.path()), identity, store.clone());
-    client.start(Some(&server.base), None).await;
-    Device { client, store, dir }
-}
-
-async fn sign_in(server: &Latchd, device: &Device, email: &str) {
-    device.client.request_link(email).await.unwrap();
-    let mail = server.mail_for(email).await;
-    let state = device
-        .client
-        .open_deep_link(&mail.deep_link())
-        .await
-        .unwrap();
-    assert!(matches!(state, AuthState::SignedIn { .. }), "{state:?}");
-}
-
-fn state_name(client: &LatchClient) -> &'static str {
-    match client.auth_state() {
-        AuthState::NeedsServer => "needs-server",
-        AuthState::SignedOut { .. } => "signed-out",
-        AuthState::AwaitingLink { .. } => "awaiting-link",
-        AuthState::SignedIn { .. } => "signed-in",
-    }
-}
-
-fn notice_reason(client: &LatchClient) -> Option<(RevocationReason, Option<String>, String)> {
-    match client.auth_state() {
-        AuthState::SignedOut { notice: Some(n) } => Some((n.reason, n.by_device, n.message)),
-        _ => None,
-    }
-}
-
-async fn session_ids(client: &LatchClient) -> Vec<String> {
-    client
-        .list_sessions()
-        .await
-        .sessions
-        .into_iter()
-        .map(|s| s.id)
-        .collect()
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn signs_in_by_deep_link_and_keeps_the_token_out_of_the_state_file() {

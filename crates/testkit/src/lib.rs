@@ -262,9 +262,13 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
+        SmtpServer::start_on(free_port())
+    }
+
+    /// On a given port: e.g. one latchd was told about while nothing listened.
+    pub fn start_on(port: u16) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("Maildir");
-        let port = free_port();
         let child = Command::new("python3")
             .args([
                 "-m",

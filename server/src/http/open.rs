@@ -16,8 +16,9 @@ pub const DEEP_LINK_CALLBACK: &str = "app.latch:/auth/callback";
 
 #[utoipa::path(get, path = "/auth/open", tag = "auth",
     params(
-        ("flow" = String, Query, description = "The flow id"),
-        ("code" = String, Query, description = "The code, as ABCD-EFGH"),
+        ("flow" = String, Query, description = "The flow id", pattern = "^[A-Za-z0-9_-]{1,64}$"),
+        ("code" = String, Query, description = "The code, as ABCD-EFGH (any case, hyphen optional)",
+            pattern = "^[2-9A-HJ-NP-Za-hj-np-z]{4}-?[2-9A-HJ-NP-Za-hj-np-z]{4}$"),
     ),
     responses(
         (status = 200, description = "A self-contained page with an \"Open Latch\" button to the deep link and the code to type", content_type = "text/html", body = String),

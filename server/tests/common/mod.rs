@@ -382,3 +382,40 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
 pub fn about(span: chrono::Duration, expected: chrono::Duration) -> bool {
     span >= expected && span < expected + chrono::Duration::seconds(5)
 }
+
+/// Every way a secret could be written down: raw, without the hyphen,
+/// lower-case, percent-encoded.
+pub fn forms(secret: &str) -> Vec<String> {
+    let compact = secret.replace('-', "");
+    let mut forms = vec![
+        secret.to_owned(),
+        compact.clone(),
+        secret.to_lowercase(),
+        compact.to_lowercase(),
+    ];
+    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    forms.push(encoded);
+    // `-` needs no escaping, but a link may carry it escaped anyway.
+    forms.push(secret.replace('-', "%2D"));
+    forms.push(secret.replace('-', "%2d"));
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+pub fn assert_absent(haystack: &[u8], what: &str, secrets: &[(String, &str)]) {
+    // One pass over the bytes for every form of every secret: a debug
+    // build's naive search would take minutes over a database and its WAL.
+    let mut patterns = Vec::new();
+    let mut names = Vec::new();
+    for (secret, kind) in secrets {
+        for form in forms(secret) {
+            names.push(format!("a {kind} ({form})"));
+            patterns.push(form);
+        }
+    }
+    let matcher = aho_corasick::AhoCorasick::new(&patterns).unwrap();
+    if let Some(found) = matcher.find(haystack) {
+        panic!("{what} contains {}", names[found.pattern().as_usize()]);
+    }
+}

@@ -61,6 +61,7 @@ export class FakeBackend {
       credential_store_warning: null,
       scheme_registered: true,
       scheme_warning: null,
+      link_forwarding_warning: null,
       settings_warning: null,
       dev_mailbox_url: null,
       ...opts.info,
@@ -188,6 +189,14 @@ export class FakeBackend {
         return this.info;
       case "get_settings":
         return this.settings;
+      case "get_diagnostics":
+        return [
+          "Latch diagnostics (no passwords, tokens, codes or email addresses)",
+          `App               Latch ${this.info.version}`,
+          `Server            ${this.settings.server_url ?? "not set"}`,
+          `Credential store  ${this.info.credential_store}`,
+          "",
+        ].join("\n");
       case "set_server": {
         const url = String(args.url ?? "").trim();
         if (!/^https:\/\/[^/\s]+|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/.test(url)) {

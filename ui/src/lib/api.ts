@@ -28,6 +28,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const getState = () => call<AuthState>("get_state");
 export const getAppInfo = () => call<AppInfo>("get_app_info");
+export const getDiagnostics = () => call<string>("get_diagnostics");
 export const getSettings = () => call<Settings>("get_settings");
 export const setServer = (url: string) => call<AuthState>("set_server", { url });
 export const setDeviceName = (name: string) => call<Settings>("set_device_name", { name });

@@ -9,6 +9,11 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	getState: () => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("get_state")),
 	getAppInfo: () => typedError<AppInfo_Serialize, CommandError>(__TAURI_INVOKE("get_app_info")),
+	/**
+	 *  The "Copy diagnostics" text: versions, server, credential store, link
+	 *  registration, where the files are. No secrets (see diagnostics.rs).
+	 */
+	getDiagnostics: () => typedError<string, CommandError>(__TAURI_INVOKE("get_diagnostics")),
 	getSettings: () => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("get_settings")),
 	setServer: (url: string) => typedError<AuthState_Serialize, CommandError>(__TAURI_INVOKE("set_server", { url })),
 	setDeviceName: (name: string) => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("set_device_name", { name })),
@@ -50,6 +55,8 @@ export type AppInfo_Deserialize = {
 	credential_store_warning?: string | null,
 	scheme_registered: boolean,
 	scheme_warning?: string | null,
+	/**  Set when a second launch (a clicked link) can't reach this window. */
+	link_forwarding_warning?: string | null,
 	settings_warning?: string | null,
 	/**  Debug builds only: the dev server's mailbox page. */
 	dev_mailbox_url?: string | null,
@@ -63,6 +70,8 @@ export type AppInfo_Serialize = {
 	credential_store_warning: string | null,
 	scheme_registered: boolean,
 	scheme_warning: string | null,
+	/**  Set when a second launch (a clicked link) can't reach this window. */
+	link_forwarding_warning: string | null,
 	settings_warning: string | null,
 	/**  Debug builds only: the dev server's mailbox page. */
 	dev_mailbox_url: string | null,

@@ -60,6 +60,11 @@ export class LatchState {
     return this.orderedSessions.filter((s) => !s.current);
   }
 
+  /** The "Copy diagnostics" text: versions, server, stores; no secrets. */
+  diagnostics(): Promise<string> {
+    return api.getDiagnostics();
+  }
+
   async start(): Promise<void> {
     const generation = ++this.#generation;
     this.startError = null;

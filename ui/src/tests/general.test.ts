@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   dialogButton,
   expectNoAxeViolations,
@@ -116,5 +116,96 @@ describe("general settings", () => {
     fake.failNext("set_theme", "server_error", "Couldn't save settings.");
     await user.click(screen.getByRole("radio", { name: "Light" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Couldn't save settings.");
+  });
+
+  it("says when a link opened elsewhere can't reach this window", async () => {
+    await renderApp({
+      page: "general",
+      info: {
+        link_forwarding_warning:
+          "There is no D-Bus session bus. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead.",
+      },
+    });
+    expect(screen.getByText("Link forwarding is unavailable")).toBeInTheDocument();
+    expect(screen.getByText(/There is no D-Bus session bus/)).toBeInTheDocument();
+    await expectNoAxeViolations();
+  });
+
+  it("shows no link-forwarding row when forwarding works", async () => {
+    await renderApp({ page: "general" });
+    expect(screen.queryByText("Link forwarding is unavailable")).toBeNull();
+  });
+
+  it("copies the diagnostics the Rust side writes to the clipboard", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("Diagnostics copied"));
+    expect(fake.callsOf("get_diagnostics")).toHaveLength(1);
+    const copied = await navigator.clipboard.readText();
+    expect(copied).toContain("Latch diagnostics");
+    expect(copied).toContain("Server            https://accounts.example.com");
+    expect(screen.queryByRole("textbox", { name: "Diagnostics" })).toBeNull();
+  });
+
+  it("hands the clipboard a ClipboardItem during the click, before the text arrives", async () => {
+    // WebKit refuses a clipboard write that comes after an await; the item
+    // must be written while the click is still being handled.
+    class FakeClipboardItem {
+      constructor(readonly items: Record<string, Promise<Blob>>) {}
+    }
+    vi.stubGlobal("ClipboardItem", FakeClipboardItem);
+    const written: FakeClipboardItem[] = [];
+    const write = vi.spyOn(navigator.clipboard, "write").mockImplementation(async (items) => {
+      written.push(...(items as unknown as FakeClipboardItem[]));
+      await (items[0] as unknown as FakeClipboardItem).items["text/plain"];
+    });
+    try {
+      const { fake, user } = await renderApp({ page: "general" });
+      const release = fake.hold("get_diagnostics");
+      await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+      expect(write).toHaveBeenCalledOnce();
+      expect(screen.getByRole("button", { name: "Copy diagnostics" })).toBeDisabled();
+      release();
+      await waitFor(() =>
+        expect(screen.getByRole("status")).toHaveTextContent("Diagnostics copied"),
+      );
+      const blob = await written[0].items["text/plain"];
+      expect(blob.type).toBe("text/plain");
+      const text = await new Promise<string>((resolve) => {
+        const reader = new FileReader(); // jsdom's Blob has no text()
+        reader.onload = () => resolve(String(reader.result));
+        reader.readAsText(blob);
+      });
+      expect(text).toContain("Latch diagnostics");
+    } finally {
+      write.mockRestore();
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("shows the diagnostics selected when the clipboard refuses them", async () => {
+    const { user } = await renderApp({ page: "general" });
+    const writeText = vi
+      .spyOn(navigator.clipboard, "writeText")
+      .mockRejectedValue(new DOMException("Write permission denied.", "NotAllowedError"));
+    await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+    const box = await screen.findByRole("textbox", { name: "Diagnostics" });
+    expect(writeText).toHaveBeenCalledOnce();
+    expect((box as HTMLTextAreaElement).value).toContain("Latch diagnostics");
+    expect(box).toHaveFocus();
+    expect(screen.getByRole("alert")).toHaveTextContent("couldn't copy to the clipboard");
+    expect(screen.getByRole("status")).not.toHaveTextContent("Diagnostics copied");
+    await expectNoAxeViolations();
+    writeText.mockRestore();
+  });
+
+  it("says why when the diagnostics can't be gathered", async () => {
+    const { fake, user } = await renderApp({ page: "general" });
+    fake.failNext("get_diagnostics", "internal", "Latch couldn't gather its diagnostics.");
+    await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "Latch couldn't gather its diagnostics.",
+    );
+    expect(screen.getByRole("button", { name: "Copy diagnostics" })).toBeEnabled();
   });
 });

@@ -1,0 +1,182 @@
+//! What the client's tests against a real latchd share: a device (a
+//! `LatchClient` with its own data dir and store), signing it in, relaunching
+//! it, and reading its state.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latch_client::{AuthState, ClientConfig, DeviceIdentity, LatchClient, MemoryStore};
+use latch_protocol::RevocationReason;
+use latch_testkit::Latchd;
+
+pub const SOON: Duration = Duration::from_secs(1);
+
+pub struct Device {
+    pub client: LatchClient,
+    pub store: Arc<MemoryStore>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &std::path::Path) -> ClientConfig {
+    let mut config = ClientConfig::new(dir.to_path_buf());
+    config.backoff_cap = Duration::from_millis(300);
+    config.logout_retry_every = Duration::from_millis(100);
+    config
+}
+
+pub async fn device(server: &Latchd, name: &str) -> Device {
+    device_with(server, name, |_| {}).await
+}
+
+pub async fn device_with(
+    server: &Latchd,
+    name: &str,
+    tweak: impl FnOnce(&mut ClientConfig),
+) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let mut config = config(dir.path());
+    tweak(&mut config);
+    let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
+    let client = LatchClient::new(config, identity, store.clone());
+    client.start(Some(&server.base), Some(name)).await;
+    Device { client, store, dir }
+}
+
+/// The same data dir and store, as after quitting and relaunching the app.
+pub async fn relaunch(server: &Latchd, old: Device) -> Device {
+    let Device { client, store, dir } = old;
+    drop(client);
+    let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
+    let client = LatchClient::new(config(dir.path()), identity, store.clone());
+    client.start(Some(&server.base), None).await;
+    Device { client, store, dir }
+}
+
+pub async fn sign_in(server: &Latchd, device: &Device, email: &str) {
+    device.client.request_link(email).await.unwrap();
+    let mail = server.mail_for(email).await;
+    let state = device
+        .client
+        .open_deep_link(&mail.deep_link())
+        .await
+        .unwrap();
+    assert!(matches!(state, AuthState::SignedIn { .. }), "{state:?}");
+}
+
+pub fn state_name(client: &LatchClient) -> &'static str {
+    match client.auth_state() {
+        AuthState::NeedsServer => "needs-server",
+        AuthState::SignedOut { .. } => "signed-out",
+        AuthState::AwaitingLink { .. } => "awaiting-link",
+        AuthState::SignedIn { .. } => "signed-in",
+    }
+}
+
+pub fn notice_reason(client: &LatchClient) -> Option<(RevocationReason, Option<String>, String)> {
+    match client.auth_state() {
+        AuthState::SignedOut { notice: Some(n) } => Some((n.reason, n.by_device, n.message)),
+        _ => None,
+    }
+}
+
+pub async fn session_ids(client: &LatchClient) -> Vec<String> {
+    client
+        .list_sessions()
+        .await
+        .sessions
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
+}
+
+/// The server's live sessions as the token in `store` sees them: sorted
+/// (id, device name) pairs, and the id of the token's own session.
+pub async fn server_sessions(
+    server: &Latchd,
+    store: &dyn latch_client::SecretStore,
+) -> (Vec<(String, String)>, String) {
+    let token = store
+        .get("session_token")
+        .unwrap()
+        .expect("the device holds a token");
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/v1/sessions"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sessions = list["sessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"));
+    let current = sessions
+        .iter()
+        .find(|s| s["current"] == true)
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["device"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    (pairs, current)
+}
+
+/// Waits until `device` shows what the server says: signed in as the
+/// token's session, and a fresh (not stale) list of exactly the server's
+/// sessions. Panics with both sides when it doesn't within `within`.
+pub async fn shows_the_truth(server: &Latchd, device: &Device, within: Duration) {
+    client_shows_the_truth(server, &device.client, device.store.as_ref(), within).await
+}
+
+/// `shows_the_truth` for a client whose secrets are in `store`.
+pub async fn client_shows_the_truth(
+    server: &Latchd,
+    client: &LatchClient,
+    store: &dyn latch_client::SecretStore,
+    within: Duration,
+) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let (truth, current) = server_sessions(server, store).await;
+        let auth = client.auth_state();
+        let snapshot = client.sessions_snapshot();
+        let mut shown: Vec<(String, String)> = snapshot
+            .sessions
+            .iter()
+            .map(|s| (s.id.clone(), s.device_name.clone()))
+            .collect();
+        shown.sort();
+        let signed_in_as = match &auth {
+            AuthState::SignedIn { session, .. } => Some(session.id.clone()),
+            _ => None,
+        };
+        let current_row = snapshot
+            .sessions
+            .iter()
+            .find(|s| s.current)
+            .map(|s| s.id.clone());
+        if shown == truth
+            && !snapshot.stale
+            && signed_in_as.as_ref() == Some(&current)
+            && current_row.as_ref() == Some(&current)
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the client doesn't show the truth within {within:?}:\nserver: {truth:?} (current {current})\nclient: {auth:?}\n{snapshot:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

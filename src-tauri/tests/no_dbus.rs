@@ -1,0 +1,63 @@
+//! Linux without a D-Bus session bus (a bare X session, some containers):
+//! the single-instance lock can't be taken, so a second launch can't hand a
+//! link over. The app must still start — no panic — and say so: in its log
+//! file (which also proves lines logged before the file opened are kept) and
+//! to the window. Needs Xvfb (scripts/setup).
+
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+#[test]
+fn without_a_session_bus_the_app_starts_and_says_links_cannot_be_forwarded() {
+    let found = Command::new("sh")
+        .args(["-c", "command -v Xvfb"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(found, "Xvfb is missing: run scripts/setup");
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+set -u
+for n in $(seq 90 250); do [ -e /tmp/.X$n-lock ] || break; done
+Xvfb :$n -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & X=$!
+export DISPLAY=:$n
+# No session bus anywhere: no address, and a runtime dir without a bus socket.
+unset DBUS_SESSION_BUS_ADDRESS
+mkdir -m 700 "$T/runtime"; export XDG_RUNTIME_DIR=$T/runtime
+export XDG_DATA_HOME=$T/xdg/data XDG_CONFIG_HOME=$T/xdg/config XDG_CACHE_HOME=$T/xdg/cache
+LATCH_DATA_DIR=$T/a RUST_LOG=info "$BIN" 2>"$T/stderr.log" & A=$!
+LOG=$T/a/logs/latch.log
+for _ in $(seq 1 300); do grep -q "link forwarding is" "$LOG" 2>/dev/null && break; sleep 0.1; done
+sleep 2
+kill -0 $A 2>/dev/null && echo "still_running"
+kill $A $X 2>/dev/null; wait 2>/dev/null
+true
+"#;
+    let output = Command::new("bash")
+        .args(["-c", script])
+        .env("T", tmp.path())
+        .env("BIN", env!("CARGO_BIN_EXE_latch-desktop"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let read = |path: &str| std::fs::read_to_string(tmp.path().join(path)).unwrap_or_default();
+    let log = read("a/logs/latch.log");
+    let stderr = read("stderr.log");
+    let context = format!("{out}\n--- latch.log\n{log}\n--- stderr\n{stderr}");
+    assert!(
+        out.contains("still_running"),
+        "the app runs on without a bus:\n{context}"
+    );
+    assert!(!stderr.contains("panicked"), "{context}");
+    assert!(
+        log.contains("link forwarding is unavailable: there is no D-Bus session bus"),
+        "the log says why links can't be forwarded:\n{context}"
+    );
+    assert!(
+        log.contains("single-instance"),
+        "the plugin's warning, logged before the file opened, is in the file:\n{context}"
+    );
+    assert!(log.contains("Latch starting"), "{context}");
+}
