@@ -43,7 +43,7 @@ pub struct Hub {
 
 /// Events one account's stream may fall behind by before it is told to
 /// resync (a revoke-all of the 100-session cap is 100 events).
-const ACCOUNT_BACKLOG: usize = 1024;
+const ACCOUNT_BACKLOG: usize = 512;
 
 impl Hub {
     pub fn new() -> Self {
