@@ -164,7 +164,7 @@ if stream_runs:
     first_ms = [v["first_ms"] for v in revokes if v["reached"]]
     http_ms = [v["http_ms"] for v in revokes]
     incomplete = [v for v in revokes if v["reached"] != v["streams"]]
-    dropped = [v for v in revokes if v["others_open"] != v["others_expected"]]
+    dropped = [v for v in revokes if v["others_open"] < v["others_expected"]]
     lost = max((v["lost"] for v in revokes), default=0)
     failed = [r for r in stream_runs if r["streams_failed"]]
     p(f"### Event streams: {STREAMS:,} held open (100 accounts × 100 devices from `latchd seed`)")
