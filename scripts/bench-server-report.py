@@ -320,13 +320,14 @@ p(
 p(
     "| p99 of `GET /v1/sessions` at 1,000 req/s | — | see above | not changed. `perf record -F 499 -g "
     "-p <latchd>` for 5 s during `oha -q 1000` took 1,030 samples: latchd used ~0.4 of one core "
-    "(~0.4 ms of CPU per request, in line with the Criterion figure for the whole handler "
-    "without HTTP), the top symbols being JSON string escaping (serde_json, ~16 %), memmove/"
-    "malloc and chrono's RFC 3339 formatting. So a p99 far above the ~2 ms p50 is time spent "
-    "waiting for one of the 2 cores that oha and the other engineers' builds share (load "
-    "average ~10 during the run), not latchd's work; on a quiet machine expect the p99 near "
-    "the p50. Serialising the 30 KiB list faster (pre-formatted times) would halve the CPU "
-    "cost but not this queueing. |"
+    "at 1,000 req/s, the top symbols being JSON string escaping (serde_json, ~16 %), memmove/"
+    "malloc, chrono's RFC 3339 formatting and SQLite column lookups by name. Criterion (above, "
+    "itself slowed by the same contention) puts the handler without HTTP at ~0.8 ms: the "
+    "100-row query ~0.3 ms, serialising ~0.15 ms. With oha on the same 2 cores and other "
+    "builds running, the most latchd answered was ~1,200 req/s, so 1,000 req/s is ~85 % of "
+    "what it could get and the p99 is queueing for a core; one quieter run gave p50 2 ms / p99 "
+    "26 ms. Next steps, not done: read columns by index, not name, in `session_from_row`; "
+    "pre-format the times; measure with oha on another machine. |"
 )
 p("")
 
