@@ -93,6 +93,7 @@ impl AppState {
         let lifetimes = self.lifetimes;
         let now = self.now_ms();
         self.ip_limiter.prune(now);
+        self.db.hub().prune();
         self.db
             .write(move |tx, outbox| {
                 store::refresh(tx, outbox, None, &lifetimes, now)?;

@@ -22,10 +22,10 @@ fn main() -> ExitCode {
             Ok(())
         }),
         // Every database call runs on the blocking pool and then waits on the
-        // one connection's mutex, so a burst of requests used to park a
-        // thread each (up to tokio's 512) on that mutex: memory and thread
-        // churn for no throughput. A few threads keep the connection busy;
-        // the rest of a burst waits in tokio's queue instead.
+        // one connection's mutex, so a burst of requests (or of 10,000 event
+        // streams opening) used to park a thread each, up to tokio's 512, on
+        // that mutex: stacks, malloc arenas and churn for no throughput. A
+        // few threads keep the connection busy; the rest wait in tokio's queue.
         None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .max_blocking_threads(8)

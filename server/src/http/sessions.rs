@@ -30,12 +30,7 @@ pub async fn list(
             Ok((me.id.clone(), store::live_sessions(tx, &me.account_id)?))
         })
         .await?;
-    let (mut sessions, others): (Vec<Session>, Vec<Session>) = rows
-        .iter()
-        .map(|row| row.to_wire(&app.lifetimes, row.id == me))
-        .partition(|s| s.current);
-    sessions.extend(others);
-    Ok(axum::Json(SessionList { sessions }))
+    Ok(axum::Json(store::session_list(&rows, &me, &app.lifetimes)))
 }
 
 #[utoipa::path(post, path = "/v1/sessions/current/heartbeat", tag = "sessions", security(("bearer" = [])),

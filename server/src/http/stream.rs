@@ -22,9 +22,14 @@ pub async fn events(
     Bearer(token): Bearer,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let live = app.db.hub().subscribe();
-    let me = app
-        .as_session(token, false, |_, _, me, _| Ok(me.clone()))
+    let hub = app.db.hub().clone();
+    // Subscribed inside the transaction that checks the session: events are
+    // published under the same database lock, so a revocation committed
+    // after this check is in `live`, and one committed before fails it.
+    let (me, live) = app
+        .as_session(token, false, move |_, _, me, _| {
+            Ok((me.clone(), hub.subscribe(&me.account_id)))
+        })
         .await?;
     let last_event_id = headers
         .get("last-event-id")
