@@ -1,6 +1,6 @@
 import "@testing-library/jest-dom/vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
-import { cleanup } from "@testing-library/svelte";
+import { cleanup, configure } from "@testing-library/svelte";
 import { afterEach, beforeEach } from "vitest";
 import { ui } from "../lib/ui.svelte";
 
@@ -15,6 +15,10 @@ if (typeof HTMLDialogElement.prototype.showModal !== "function") {
     this.dispatchEvent(new Event("close"));
   };
 }
+
+// findBy*/waitFor give up after 1 s by default: too short on a shared
+// 2-core CI machine under load (a cold CI run failed three tests so).
+configure({ asyncUtilTimeout: 5000 });
 
 beforeEach(() => {
   // What index.html provides in the app.
