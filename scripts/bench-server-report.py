@@ -309,7 +309,7 @@ p(
     "transaction (as race-free as before: events publish under the same database lock). |"
 )
 p(
-    "| latchd memory per stream | 21.8 KiB | see above | the blocking pool is now capped at 16 "
+    "| latchd memory per stream | 21.8 KiB | see above | the blocking pool is now capped at 8 "
     "threads (all database work queues on one connection anyway) and the per-account backlog "
     "is 512 events. What is left is per connection: with glibc told to trim "
     "(`MALLOC_TRIM_THRESHOLD_=0 MALLOC_ARENA_MAX=2`) it measured 20.5 KiB, so ~1 KiB is heap "
