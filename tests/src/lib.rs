@@ -216,11 +216,18 @@ impl Desktop {
         // tauri-driver listens before its WebKitWebDriver is ready: a first
         // session request can fail, so retry within a deadline.
         let client = loop {
-            match ClientBuilder::new(HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
+            // Bounded: an app that exits at start leaves WebKitWebDriver
+            // waiting for it, and the request would never answer.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps.clone());
+            let connect = builder.connect(&url);
+            let Ok(attempt) = tokio::time::timeout(Duration::from_secs(60), connect).await else {
+                panic!(
+                    "no WebDriver session within 60 s: the app did not come up\n{}",
+                    std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
+                );
+            };
+            match attempt {
                 Ok(client) => break client,
                 Err(e) if Instant::now() < deadline + Duration::from_secs(20) => {
                     eprintln!("WebDriver session not ready yet ({e}); retrying");
@@ -657,8 +664,13 @@ impl Window {
     /// next launch for this device is a cold start.
     pub async fn quit(self) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = self.app_pid();
         let _ = self.client.clone().close().await;
-        while self.app_pid().is_some() {
+        // Until the process is dead or a zombie, not just until its exe link
+        // is gone: an exiting process loses that before it closes its files,
+        // and until then it holds the single-instance name on D-Bus, so a
+        // launch in that moment tried to forward to it and failed.
+        while pid.is_some_and(still_running) {
             assert!(Instant::now() < deadline, "the app did not quit");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -691,6 +703,20 @@ impl Window {
         );
         found
     }
+}
+
+/// Whether `pid` exists and isn't a zombie.
+fn still_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rfind(')')?;
+            stat[after + 1..]
+                .split_whitespace()
+                .next()
+                .map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
 }
 
 /// String leaves long enough to be secrets, looking inside JSON held in
