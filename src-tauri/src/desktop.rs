@@ -41,6 +41,8 @@ impl<R: Runtime> Desktop<R> {
             identity.os_version
         );
         let store = Arc::new(open_for_install(&places.data, &identity.install_id));
+        // Off the main thread: the window is built meanwhile.
+        store.probe_in_background();
         let client = LatchClient::new(
             ClientConfig::new(places.data.clone()),
             identity,

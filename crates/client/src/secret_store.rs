@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A small string-keyed secret store.
 pub trait SecretStore: Send + Sync {
@@ -180,8 +180,11 @@ impl SecretStore for FileStore {
 /// The store of the install whose data lives in `data_dir`: its OS
 /// credential-store entries are named after the install id (so two data
 /// dirs are two devices), its fallback file sits in the data dir.
+/// The store of one install. Its probe runs on first use or when
+/// [`FallbackStore::probe_in_background`] asks: talking to the Secret
+/// Service (which D-Bus may first have to start) held the window back.
 pub fn open_for_install(data_dir: &std::path::Path, install_id: &str) -> FallbackStore {
-    FallbackStore::new(
+    FallbackStore::deferred(
         Box::new(KeyringStore::new(format!("app.latch.desktop/{install_id}"))),
         FileStore::new(data_dir.join("credentials.json")),
     )
@@ -224,15 +227,52 @@ impl SecretStore for MemoryStore {
 pub struct FallbackStore {
     primary: Box<dyn SecretStore>,
     file: FileStore,
-    kind: Mutex<StoreKind>,
+    /// Set by the probe, once; then only ever turned to `File`.
+    kind: OnceLock<Mutex<StoreKind>>,
 }
 
 impl FallbackStore {
-    /// Probes `primary` once (write, read back, delete), so a store that is
-    /// missing or locked is noticed before any secret depends on it.
+    /// Probes `primary` now (see [`FallbackStore::deferred`]).
     pub fn new(primary: Box<dyn SecretStore>, file: FileStore) -> Self {
+        let store = Self::deferred(primary, file);
+        store.state();
+        store
+    }
+
+    /// Probes `primary` once, on first use (write, read back, delete), so a
+    /// store that is missing or locked is noticed before any secret depends
+    /// on it. A use while the probe runs waits for it.
+    pub fn deferred(primary: Box<dyn SecretStore>, file: FileStore) -> Self {
+        Self {
+            primary,
+            file,
+            kind: OnceLock::new(),
+        }
+    }
+
+    /// Runs the probe on a thread of its own, so whoever uses the store
+    /// first finds it (nearly) done.
+    pub fn probe_in_background(self: &Arc<Self>) {
+        let store = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("credential-store-probe".into())
+            .spawn(move || {
+                store.state();
+            });
+        if let Err(error) = spawned {
+            // The first use probes instead.
+            tracing::debug!(%error, "can't start the credential store probe");
+        }
+    }
+
+    fn state(&self) -> &Mutex<StoreKind> {
+        self.kind.get_or_init(|| Mutex::new(self.probe()))
+    }
+
+    fn probe(&self) -> StoreKind {
         let probe = "probe";
-        let kind = match primary
+        let primary = &self.primary;
+        match primary
             .set(probe, "ok")
             .and_then(|()| primary.get(probe))
             .and_then(|v| {
@@ -249,16 +289,11 @@ impl FallbackStore {
                 tracing::warn!(error = %e, "OS credential store unavailable; using the private file");
                 StoreKind::File { why: e.0 }
             }
-        };
-        Self {
-            primary,
-            file,
-            kind: Mutex::new(kind),
         }
     }
 
     pub fn kind(&self) -> StoreKind {
-        self.kind
+        self.state()
             .lock()
             .map(|k| k.clone())
             .unwrap_or(StoreKind::File {
@@ -272,7 +307,7 @@ impl FallbackStore {
 
     fn fall_back(&self, e: &StoreError) {
         tracing::warn!(error = %e, "OS credential store failed; using the private file from now on");
-        if let Ok(mut kind) = self.kind.lock() {
+        if let Ok(mut kind) = self.state().lock() {
             *kind = StoreKind::File { why: e.0.clone() };
         }
     }
