@@ -90,6 +90,7 @@ pub fn bindings_typescript() -> specta_typescript::Typescript {
 
 /// Builds and runs the app until its last window closes.
 pub fn run() -> Result<(), tauri::Error> {
+    software_compositing();
     let log_file = init_tracing();
 
     let mut context = tauri::generate_context!();
@@ -117,6 +118,19 @@ pub fn run() -> Result<(), tauri::Error> {
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| setup(app, data_override.as_ref(), &log_file))
         .run(context)
+}
+
+/// Linux: WebKitGTK's accelerated compositing costs Latch's web process
+/// ~100 MiB (GL through Mesa, and per-layer buffers: 217 → 115 MiB signed
+/// in, 282 → 156 MiB with 100 sessions shown; BENCHMARKS.md) and buys a
+/// window of text and a few short transitions nothing visible. A value the
+/// user set (`WEBKIT_DISABLE_COMPOSITING_MODE=0` turns it back on) is kept.
+fn software_compositing() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Sound: the first thing run() does, before any thread exists.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
 }
 
 /// Logs to stderr and, once setup opens it, to the log file (see logs.rs).

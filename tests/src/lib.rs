@@ -181,13 +181,26 @@ impl Desktop {
         server: &str,
         args: &[&str],
     ) -> Window {
+        self.launch_app_with(binary, name, server, args, &[]).await
+    }
+
+    /// `launch_app` with more environment for the app.
+    pub async fn launch_app_with(
+        &self,
+        binary: &Path,
+        name: &str,
+        server: &str,
+        args: &[&str],
+        more_env: &[(&str, &str)],
+    ) -> Window {
         let data_dir = self.data_dir(name);
         std::fs::create_dir_all(&data_dir).unwrap();
         let settings = data_dir.join("settings.json");
         if !settings.exists() {
             std::fs::write(&settings, json!({ "device_name": name }).to_string()).unwrap();
         }
-        let env = self.env(&data_dir, server);
+        let mut env = self.env(&data_dir, server);
+        env.extend(more_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let (port, native) = (free_port(), free_port());
         let log = self.dir.path().join(format!("{name}.driver.log"));
         let driver = Command::new("tauri-driver")

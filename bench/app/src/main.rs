@@ -60,10 +60,11 @@ async fn main() {
         window.quit().await;
     }
 
-    let mut start = [Vec::new(), Vec::new(), Vec::new()];
-    let mut phases: [Vec<Phases>; 3] = Default::default();
-    let mut pss = [Vec::new(), Vec::new(), Vec::new()];
-    let mut profile: [Vec<(String, u64)>; 3] = Default::default();
+    // [bare, Latch signed out, Latch signed in, bare as Latch runs WebKit]
+    let mut start = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut phases: [Vec<Phases>; 4] = Default::default();
+    let mut pss = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut profile: [Vec<(String, u64)>; 4] = Default::default();
     for run in 0..runs {
         eprintln!("start-up run {}/{runs}", run + 1);
         // Alternating, so drift in the machine's load hits all three alike.
@@ -76,6 +77,24 @@ async fn main() {
         pss[0].push(cold.kib);
         profile[0] = pss_by_process(bare_window.app_pid().unwrap());
         bare_window.quit().await;
+
+        // For reference: the floor with the WebKit setting Latch makes
+        // for itself (lib.rs, `software_compositing`).
+        let software = desktop
+            .launch_app_with(
+                &bare,
+                &format!("bare-software-{run}"),
+                &server.base,
+                &[],
+                &[("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
+            )
+            .await;
+        let cold = cold_start(&software, "loaded", idle).await;
+        start[3].push(cold.ms);
+        phases[3].push(cold.phases);
+        pss[3].push(cold.kib);
+        profile[3] = pss_by_process(software.app_pid().unwrap());
+        software.quit().await;
 
         let fresh = desktop
             .launch_app(&latch, &format!("fresh-{run}"), &server.base, &[])
@@ -112,6 +131,11 @@ async fn main() {
         ("bare Tauri window (load event)", &start[0], ""),
         ("Latch, sign-in view", &start[1], "≤ 1.25×"),
         ("Latch, signed in (stored session)", &start[2], "≤ 1.25×"),
+        (
+            "bare window, compositing off (for reference: as Latch runs WebKit)",
+            &start[3],
+            "",
+        ),
     ] {
         writeln!(
             report,
@@ -134,6 +158,7 @@ async fn main() {
         ("bare Tauri window", &phases[0]),
         ("Latch, sign-in view", &phases[1]),
         ("Latch, signed in", &phases[2]),
+        ("bare window, compositing off", &phases[3]),
     ] {
         let phase = |i: usize| median(&runs.iter().map(|p| p[i]).collect::<Vec<_>>());
         writeln!(
@@ -160,6 +185,11 @@ async fn main() {
             &pss[2],
             "≤ 1.2×",
         ),
+        (
+            "bare window, compositing off (for reference: as Latch runs WebKit)",
+            &pss[3],
+            "",
+        ),
     ] {
         writeln!(
             report,
@@ -172,6 +202,7 @@ async fn main() {
         .unwrap();
     }
 
+    writeln!(report, "\nThe ratios are to the bare window as Tauri makes it. Latch turns off WebKitGTK's accelerated compositing for its own window on Linux (`software_compositing` in `src-tauri/src/lib.rs`; `WEBKIT_DISABLE_COMPOSITING_MODE=0` turns it back on); the last row is the bare window with that same setting, so the part of the saving that is WebKit's and not Latch's own shows.").unwrap();
     writeln!(
         report,
         "\nWhere the memory is (the last run, PSS by process):\n"
@@ -179,10 +210,10 @@ async fn main() {
     .unwrap();
     writeln!(
         report,
-        "| process | bare window | Latch, sign-in | Latch, 100 sessions |"
+        "| process | bare window | Latch, sign-in | Latch, 100 sessions | bare, compositing off |"
     )
     .unwrap();
-    writeln!(report, "|---|---|---|---|").unwrap();
+    writeln!(report, "|---|---|---|---|---|").unwrap();
     let mut names: Vec<String> = profile.iter().flatten().map(|(n, _)| n.clone()).collect();
     names.dedup();
     names.sort();
@@ -196,10 +227,11 @@ async fn main() {
         };
         writeln!(
             report,
-            "| {name} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             cell(&profile[0]),
             cell(&profile[1]),
-            cell(&profile[2])
+            cell(&profile[2]),
+            cell(&profile[3])
         )
         .unwrap();
     }

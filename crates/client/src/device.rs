@@ -165,7 +165,10 @@ mod tests {
             os_release_version("NAME='Fedora Linux'\nVERSION_ID=41\n"),
             "Fedora Linux 41"
         );
-        assert_eq!(os_release_version("NAME=\"Arch Linux\"\nID=arch\n"), "Arch Linux");
+        assert_eq!(
+            os_release_version("NAME=\"Arch Linux\"\nID=arch\n"),
+            "Arch Linux"
+        );
         assert_eq!(os_release_version("ID=mystery\n"), "Linux");
         assert_eq!(os_release_version(""), "Linux");
     }
