@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod http_device;
+
+pub use http_device::{HttpDevice, HttpFlow};
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -350,9 +354,39 @@ impl Window {
             if now == Value::String(state.into()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "state stayed {now}, not {state}");
+            if Instant::now() >= deadline {
+                panic!(
+                    "state stayed {now}, not {state}\n{}",
+                    self.diagnosis().await
+                );
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// What a failed wait prints: a screenshot, the page's text and the end
+    /// of the app's log (which holds no secret: every journey checks).
+    async fn diagnosis(&self) -> String {
+        let shot = std::env::temp_dir().join("latch-e2e-failure.png");
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(&shot, png);
+        }
+        let body = match self
+            .client
+            .execute("return document.body.innerText", vec![])
+            .await
+        {
+            Ok(value) => value.as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("(script failed: {e})"),
+        };
+        let log = std::fs::read_to_string(self.data_dir.join("logs").join("latch.log"))
+            .unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(25).collect();
+        format!(
+            "screenshot: {}\nthe page says:\n{body}\nthe end of the app's log:\n{}",
+            shot.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
     }
 
     /// Waits until `text` is visible in the page.
@@ -373,14 +407,7 @@ impl Window {
                 return;
             }
             if Instant::now() >= deadline {
-                let shot = std::env::temp_dir().join("latch-e2e-failure.png");
-                if let Ok(png) = self.client.screenshot().await {
-                    let _ = std::fs::write(&shot, png);
-                }
-                panic!(
-                    "{text:?} never appeared (screenshot: {}); the page says:\n{body}",
-                    shot.display()
-                );
+                panic!("{text:?} never appeared\n{}", self.diagnosis().await);
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

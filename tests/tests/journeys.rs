@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use latch_e2e::{
-    assert_no_secret_in, deep_link_from_page, enabled, files_under, Delivery, Desktop, Window,
+    assert_no_secret_in, deep_link_from_page, enabled, files_under, Delivery, Desktop, HttpFlow,
+    Window,
 };
 use latch_testkit::{Latchd, Mail, SmtpServer};
 use serde_json::{json, Value};
@@ -111,17 +112,8 @@ impl World {
     /// Signs a device in over HTTP, as another client of the account would
     /// (a phone, a browser): answers its session token.
     async fn device_over_http(&mut self, email: &str, name: &str, platform: &str) -> String {
-        let (mail, pkce) = self.flow_over_http(email, name, platform).await;
-        let signed: Value = reqwest::Client::new()
-            .post(self.server.url("/v1/auth/token"))
-            .json(&json!({ "flow_id": mail.flow_id, "code": mail.code, "code_verifier": pkce.verifier }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = signed["session_token"].as_str().unwrap().to_owned();
+        let (mail, flow) = self.flow_over_http(email, name, platform).await;
+        let token = flow.finish(&self.server, &mail.code).await.token;
         self.secrets.push(token.clone());
         token
     }
@@ -132,27 +124,12 @@ impl World {
         email: &str,
         name: &str,
         platform: &str,
-    ) -> (Mail, latch_client::pkce::Pkce) {
-        let pkce = latch_client::pkce::Pkce::generate();
-        let flow: Value = reqwest::Client::new()
-            .post(self.server.url("/v1/auth/email-link"))
-            .json(&json!({
-                "email": email,
-                "code_challenge": pkce.challenge,
-                "code_challenge_method": "S256",
-                "device": { "name": name, "platform": platform, "os_version": "14",
-                            "app": "mobile", "app_version": "1.0.0" },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mail = self.mail_of_flow(flow["flow_id"].as_str().unwrap()).await;
+    ) -> (Mail, HttpFlow) {
+        let flow = HttpFlow::start(&self.server, email, name, platform).await;
+        let mail = self.mail_of_flow(&flow.flow_id).await;
         self.secrets
-            .extend([mail.code.clone(), pkce.verifier.clone()]);
-        (mail, pkce)
+            .extend([mail.code.clone(), flow.pkce.verifier.clone()]);
+        (mail, flow)
     }
 
     /// What `GET /v1/sessions` answers this token: the status and body.

@@ -19,9 +19,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use latch_e2e::{Desktop, Window};
+use latch_e2e::{Desktop, HttpFlow, Window};
 use latch_testkit::Latchd;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const START: Duration = Duration::from_secs(60);
 const SOON: Duration = Duration::from_secs(10);
@@ -265,7 +265,7 @@ async fn main() {
         .launch_app(&latch, "revoked", &server.base, &[])
         .await;
     window.wait_state("signed-out", START).await;
-    let (other, _) = http_device(&server, "revoke@example.com", "Terminator").await;
+    let other = http_device(&server, "revoke@example.com", "Terminator").await;
     let http = reqwest::Client::new();
     let mut felt_ms = Vec::new();
     for run in 0..revoke_runs {
@@ -387,41 +387,11 @@ async fn mail_of_flow(server: &Latchd, email: &str, flow: &str) -> latch_testkit
     panic!("no mail for flow {flow}");
 }
 
-/// Signs a device in over HTTP: answers (token, session id).
-async fn http_device(server: &Latchd, email: &str, name: &str) -> (String, String) {
-    let pkce = latch_client::pkce::Pkce::generate();
-    let http = reqwest::Client::new();
-    let flow: Value = http
-        .post(server.url("/v1/auth/email-link"))
-        .json(&json!({
-            "email": email,
-            "code_challenge": pkce.challenge,
-            "code_challenge_method": "S256",
-            "device": { "name": name, "platform": "android", "os_version": "14",
-                        "app": "mobile", "app_version": "1.0.0" },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mail = mail_of_flow(server, email, flow["flow_id"].as_str().unwrap()).await;
-    let signed: Value = http
-        .post(server.url("/v1/auth/token"))
-        .json(
-            &json!({ "flow_id": mail.flow_id, "code": mail.code, "code_verifier": pkce.verifier }),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        signed["session_token"].as_str().unwrap().to_owned(),
-        signed["session"]["id"].as_str().unwrap().to_owned(),
-    )
+/// Signs a device in over HTTP: answers its session token.
+async fn http_device(server: &Latchd, email: &str, name: &str) -> String {
+    let flow = HttpFlow::start(server, email, name, "android").await;
+    let mail = mail_of_flow(server, email, &flow.flow_id).await;
+    flow.finish(server, &mail.code).await.token
 }
 
 /// `pid` and all its descendants (WebKit's web and network processes are
