@@ -368,7 +368,7 @@ impl Window {
     /// of the app's log (which holds no secret: every journey checks).
     async fn diagnosis(&self) -> String {
         let shot = std::env::temp_dir().join("latch-e2e-failure.png");
-        if let Ok(png) = self.client.screenshot().await {
+        if let Some(png) = self.png().await {
             let _ = std::fs::write(&shot, png);
         }
         let body = match self
@@ -648,9 +648,34 @@ impl Window {
         let dir = artifacts_dir();
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
-        let png = self.client.screenshot().await.unwrap();
+        let png = self.png().await.expect("a screenshot of the window");
         std::fs::write(&path, png).unwrap();
         path
+    }
+
+    /// WebDriver's screenshot of the page. With compositing off (as Latch
+    /// runs WebKitGTK, lib.rs), WebKitWebDriver's snapshot waits for a paint
+    /// and a page where nothing changes never paints again: it hung. So one
+    /// corner pixel flickers at 1% black until the screenshot is taken.
+    async fn png(&self) -> Option<Vec<u8>> {
+        let _ = self
+            .client
+            .execute(
+                "const d = document.createElement('div'); d.id = 'e2e-paint';
+                 d.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none';
+                 document.body.append(d);
+                 let n = 0;
+                 const tick = () => { if (!d.isConnected) return; d.style.background = (n++ % 2) ? 'rgb(0 0 0 / 1%)' : 'transparent'; requestAnimationFrame(tick); };
+                 requestAnimationFrame(tick);",
+                vec![],
+            )
+            .await;
+        let png = tokio::time::timeout(Duration::from_secs(30), self.client.screenshot()).await;
+        let _ = self
+            .client
+            .execute("document.getElementById('e2e-paint')?.remove()", vec![])
+            .await;
+        png.ok()?.ok()
     }
 
     /// Runs axe-core in the real window; fails listing each violation.

@@ -119,7 +119,7 @@ fn os_version() -> String {
     clip(&text, "unknown")
 }
 
-/// `NAME VERSION_ID` of an os-release file (`Debian GNU/Linux 12`), or the
+/// `NAME VERSION_ID` of an os-release file (`Debian 12`, `Fedora Linux 41`), or the
 /// name alone for a rolling release; `Linux` when it names nothing.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn os_release_version(text: &str) -> String {
@@ -130,9 +130,10 @@ fn os_release_version(text: &str) -> String {
             .next_back()
             .unwrap_or("")
     };
+    // "Debian GNU/Linux" beside "Linux" (the platform) says it twice.
     let name = match field("NAME") {
         "" => "Linux",
-        name => name,
+        name => name.strip_suffix(" GNU/Linux").unwrap_or(name),
     };
     match field("VERSION_ID") {
         "" => name.to_owned(),
@@ -160,7 +161,7 @@ mod tests {
     #[test]
     fn os_release_gives_name_and_version() {
         let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n";
-        assert_eq!(os_release_version(debian), "Debian GNU/Linux 12");
+        assert_eq!(os_release_version(debian), "Debian 12");
         assert_eq!(
             os_release_version("NAME='Fedora Linux'\nVERSION_ID=41\n"),
             "Fedora Linux 41"
