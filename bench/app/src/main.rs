@@ -47,6 +47,7 @@ async fn main() {
     let desktop = Desktop::start();
     let mut report = String::new();
     writeln!(report, "## The window against a bare Tauri window\n").unwrap();
+    let load_at_start = load_average();
 
     // A stored session on an account with 100 devices, for the signed-in start.
     let stored = "stored";
@@ -293,6 +294,13 @@ async fn main() {
         writeln!(report, "\nRevocation felt elsewhere ({revoke_runs} runs; from the terminate call leaving another device to the terminated window's signed-out view's mark, loopback): median **{:.0} ms**, p99 **{:.0} ms** (min {:.0}, max {:.0}); target p99 ≤ 250 ms.", median(&felt_ms), percentile(&felt_ms, 99.0), min(&felt_ms), max(&felt_ms)).unwrap();
     }
 
+    writeln!(
+        report,
+        "\nRelease builds; load average {load_at_start} when this part started, {} when it ended.",
+        load_average()
+    )
+    .unwrap();
+
     let out = std::env::var_os("BENCH_OUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| target.join("bench"));
@@ -524,4 +532,16 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }
