@@ -18,7 +18,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{Hub, StoredEvent};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_sessions_by_recency.sql"),
+];
 
 /// Events committed by a transaction, published once it commits.
 pub type Outbox = Vec<StoredEvent>;
@@ -39,6 +42,8 @@ impl Db {
             .map_err(|e| format!("can't open the database {}: {e}", path.display()))?;
         migrate(&mut conn)
             .map_err(|e| format!("can't prepare the database {}: {e}", path.display()))?;
+        // The statements of the hot paths stay prepared (rusqlite keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             hub,

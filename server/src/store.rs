@@ -410,14 +410,17 @@ pub fn session(conn: &Connection, id: &str) -> ApiResult<Option<SessionRow>> {
     Ok(stmt.query_row([id], session_from_row).optional()?)
 }
 
+/// Read straight off `sessions_by_recency`, no sort (a test pins the plan).
+const LIVE_SESSIONS: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL
+     ORDER BY last_active_at DESC, created_at DESC, rowid"
+);
+
 /// Live sessions of an account, most recently active first.
 pub fn live_sessions(conn: &Connection, account_id: &str) -> ApiResult<Vec<SessionRow>> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        session_columns!(),
-        " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL
-         ORDER BY last_active_at DESC, created_at DESC"
-    ))?;
+    let mut stmt = conn.prepare_cached(LIVE_SESSIONS)?;
     let rows = stmt
         .query_map([account_id], session_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -582,7 +585,7 @@ pub fn create_session(
                 "SELECT ",
                 session_columns!(),
                 " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2
-                 ORDER BY last_active_at, created_at LIMIT 1"
+                 ORDER BY last_active_at, created_at, rowid LIMIT 1"
             ),
             params![account_id, row.id],
             session_from_row,
@@ -706,7 +709,7 @@ fn anything_due(
 }
 
 // Two texts, not `(?1 IS NULL OR account_id = ?1)`: with the OR, SQLite
-// can't use `sessions_by_account` and scans every live session of every
+// can't use `sessions_by_recency` and scans every live session of every
 // account on each authenticated request (10,000 rows per call with 100
 // accounts × 100 devices: opening 10,000 event streams took 77 s).
 fn scope(account_id: Option<&str>) -> &'static str {
@@ -1166,6 +1169,52 @@ mod tests {
         assert_eq!(revocation.reason, RevocationReason::Terminated);
         assert_eq!(revocation.by_device.as_deref(), Some("Pixel 8"));
         assert_eq!(revocation.at, to_datetime(24_000));
+    }
+
+    #[test]
+    fn live_sessions_come_off_the_index_in_order_with_ties_in_insertion_order() {
+        let (_dir, db) = test_db();
+        let (ids, plan) = db
+            .write_blocking(|tx, _| {
+                // Inserted out of order, with ties on both sort keys.
+                for (id, created, active) in [
+                    ("ses_c", 5, 30),
+                    ("ses_a", 5, 10),
+                    ("ses_t1", 7, 20),
+                    ("ses_b", 6, 10),
+                    ("ses_t2", 7, 20),
+                    ("ses_t3", 7, 20),
+                ] {
+                    insert(tx, id, created, active, active, "active", None);
+                }
+                insert(
+                    tx,
+                    "ses_gone",
+                    9,
+                    99,
+                    99,
+                    "active",
+                    Some((100, "logged_out", None)),
+                );
+                let ids: Vec<String> = live_sessions(tx, "acc_1")?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                let plan: Vec<String> = tx
+                    .prepare(&format!("EXPLAIN QUERY PLAN {LIVE_SESSIONS}"))?
+                    .query_map(["acc_1"], |r| r.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok((ids, plan))
+            })
+            .unwrap();
+        assert_eq!(
+            ids,
+            ["ses_c", "ses_t1", "ses_t2", "ses_t3", "ses_b", "ses_a"]
+        );
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "sorted outside the index: {plan:?}"
+        );
     }
 
     #[test]
