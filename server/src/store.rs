@@ -1025,7 +1025,7 @@ mod tests {
             i64::MIN / 2,
         ];
         let time = |rng: &mut Rng| {
-            if rng.next() % 4 == 0 {
+            if rng.next() & 3 == 0 {
                 *rng.pick(&times)
             } else {
                 1_700_000_000_000 + (rng.next() % (400 * DAY as u64)) as i64
@@ -1277,7 +1277,7 @@ mod tests {
                         let heartbeat = near(&mut rng, now - IDLE_AFTER_MS);
                         let state = *rng.pick(&["active", "idle"]);
                         let revoked =
-                            (rng.next() % 4 == 0).then_some((now - 5, "logged_out", None));
+                            (rng.next() & 3 == 0).then_some((now - 5, "logged_out", None));
                         insert(
                             tx,
                             &format!("ses_{i}"),
