@@ -21,11 +21,11 @@ fn main() -> ExitCode {
             }
             Ok(())
         }),
-        // Every database call runs on the blocking pool and then waits on the
-        // one connection's mutex, so a burst of requests (or of 10,000 event
-        // streams opening) used to park a thread each, up to tokio's 512, on
-        // that mutex: stacks, malloc arenas and churn for no throughput. A
-        // few threads keep the connection busy; the rest wait in tokio's queue.
+        // Database calls run on the database's own thread (db.rs). They
+        // once ran on the blocking pool, where a burst of requests (or of
+        // 10,000 event streams opening) parked a thread each, up to tokio's
+        // 512, on the connection's mutex; what still uses the pool (name
+        // lookups for SMTP) needs few.
         None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .max_blocking_threads(8)

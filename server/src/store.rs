@@ -8,7 +8,7 @@ use latch_protocol::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use crate::clock::{to_datetime, Millis};
+use crate::clock::{to_datetime, Millis, Timestamp};
 use crate::db::Outbox;
 use crate::error::{ApiError, ApiResult};
 use crate::events::StoredEvent;
@@ -310,64 +310,117 @@ impl SessionRow {
     }
 }
 
+/// The columns `session_from_row` reads, by position: every query that
+/// feeds it selects exactly these, in this order. Read by index, not by
+/// name: rusqlite's `row.get("name")` compares the name against every
+/// column's, which was a sixth of `GET /v1/sessions`' CPU time.
+macro_rules! session_columns {
+    () => {
+        "id, account_id, device_name, platform, os_version, app, app_version, ip, created_at,
+         last_active_at, last_heartbeat_at, state, revoked_at, revoked_reason, revoked_by_device"
+    };
+}
+
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
-    let bad = |column: &str, value: String| {
+    let bad = |column: &str, value: &str| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
             rusqlite::types::Type::Text,
             format!("bad {column} {value:?}").into(),
         )
     };
-    let platform: String = row.get("platform")?;
-    let app: String = row.get("app")?;
-    let state: String = row.get("state")?;
-    let revoked_at: Option<Millis> = row.get("revoked_at")?;
+    // The enums are read as borrowed text: no String per column per row.
+    let platform = row.get_ref(3)?.as_str()?;
+    let platform = parse_platform(platform).ok_or_else(|| bad("platform", platform))?;
+    let app = row.get_ref(5)?.as_str()?;
+    let app = parse_app(app).ok_or_else(|| bad("app", app))?;
+    let state = row.get_ref(11)?.as_str()?;
+    let state = parse_state(state).ok_or_else(|| bad("state", state))?;
+    let revoked_at: Option<Millis> = row.get(12)?;
     let revocation = match revoked_at {
         Some(at) => {
-            let reason: String = row.get("revoked_reason")?;
+            let reason = row.get_ref(13)?.as_str()?;
             Some(Revocation {
-                reason: RevocationReason::parse(&reason).ok_or_else(|| bad("reason", reason))?,
-                by_device: row.get("revoked_by_device")?,
+                reason: RevocationReason::parse(reason).ok_or_else(|| bad("reason", reason))?,
+                by_device: row.get(14)?,
                 at: to_datetime(at),
             })
         }
         None => None,
     };
     Ok(SessionRow {
-        id: row.get("id")?,
-        account_id: row.get("account_id")?,
+        id: row.get(0)?,
+        account_id: row.get(1)?,
         device: Device {
-            name: row.get("device_name")?,
-            platform: Platform::parse(&platform).ok_or_else(|| bad("platform", platform))?,
-            os_version: row.get("os_version")?,
-            app: AppKind::parse(&app).ok_or_else(|| bad("app", app))?,
-            app_version: row.get("app_version")?,
+            name: row.get(2)?,
+            platform,
+            os_version: row.get(4)?,
+            app,
+            app_version: row.get(6)?,
         },
-        ip: row.get("ip")?,
-        created_at: row.get("created_at")?,
-        last_active_at: row.get("last_active_at")?,
-        last_heartbeat_at: row.get("last_heartbeat_at")?,
-        state: SessionState::parse(&state).ok_or_else(|| bad("state", state))?,
+        ip: row.get(7)?,
+        created_at: row.get(8)?,
+        last_active_at: row.get(9)?,
+        last_heartbeat_at: row.get(10)?,
+        state,
         revocation,
     })
 }
 
-pub fn session(conn: &Connection, id: &str) -> ApiResult<Option<SessionRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT * FROM sessions WHERE id = ?1",
-            [id],
-            session_from_row,
-        )
-        .optional()?)
+// The protocol's `parse` functions go through `serde_json::Value` (an
+// allocation and a deserializer per call, three per row read). These match
+// the names `as_str` writes and fall back to the protocol's parse, so a
+// variant added there later still reads, only slower.
+
+fn parse_platform(s: &str) -> Option<Platform> {
+    Some(match s {
+        "linux" => Platform::Linux,
+        "macos" => Platform::Macos,
+        "windows" => Platform::Windows,
+        "android" => Platform::Android,
+        "ios" => Platform::Ios,
+        "web" => Platform::Web,
+        _ => return Platform::parse(s),
+    })
 }
+
+fn parse_app(s: &str) -> Option<AppKind> {
+    Some(match s {
+        "desktop" => AppKind::Desktop,
+        "web" => AppKind::Web,
+        "mobile" => AppKind::Mobile,
+        _ => return AppKind::parse(s),
+    })
+}
+
+fn parse_state(s: &str) -> Option<SessionState> {
+    Some(match s {
+        "active" => SessionState::Active,
+        "idle" => SessionState::Idle,
+        _ => return SessionState::parse(s),
+    })
+}
+
+pub fn session(conn: &Connection, id: &str) -> ApiResult<Option<SessionRow>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM sessions WHERE id = ?1"
+    ))?;
+    Ok(stmt.query_row([id], session_from_row).optional()?)
+}
+
+/// Read straight off `sessions_by_recency`, no sort (a test pins the plan).
+const LIVE_SESSIONS: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL
+     ORDER BY last_active_at DESC, created_at DESC, rowid"
+);
 
 /// Live sessions of an account, most recently active first.
 pub fn live_sessions(conn: &Connection, account_id: &str) -> ApiResult<Vec<SessionRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT * FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL
-         ORDER BY last_active_at DESC, created_at DESC",
-    )?;
+    let mut stmt = conn.prepare_cached(LIVE_SESSIONS)?;
     let rows = stmt
         .query_map([account_id], session_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -383,6 +436,97 @@ pub fn session_list(rows: &[SessionRow], current_id: &str, lifetimes: &Lifetimes
         .partition(|s| s.current);
     sessions.extend(others);
     SessionList { sessions }
+}
+
+/// `GET /v1/sessions`' body, byte for byte what `serde_json` writes for
+/// `session_list(rows, current_id, lifetimes)`, without building it: no
+/// clone of the rows' strings, timestamps through `clock::Timestamp`, one
+/// buffer sized up front (axum's `Json` starts at 128 bytes and doubles its
+/// way to ~30 KiB). Pinned against `session_list` by the tests below.
+pub fn session_list_json(
+    rows: &[SessionRow],
+    current_id: &str,
+    lifetimes: &Lifetimes,
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(16 + rows.len() * SESSION_JSON_GUESS);
+    let view = SessionListView {
+        rows,
+        current_id,
+        lifetimes,
+    };
+    serde_json::to_writer(&mut out, &view)?;
+    Ok(out)
+}
+
+/// About what one session takes in JSON with typical names and versions.
+const SESSION_JSON_GUESS: usize = 320;
+
+struct SessionListView<'a> {
+    rows: &'a [SessionRow],
+    current_id: &'a str,
+    lifetimes: &'a Lifetimes,
+}
+
+impl serde::Serialize for SessionListView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+
+        struct Sessions<'a>(&'a SessionListView<'a>);
+        impl serde::Serialize for Sessions<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let list = self.0;
+                let view = |row, current| SessionView {
+                    row,
+                    current,
+                    lifetimes: list.lifetimes,
+                };
+                let mut seq = serializer.serialize_seq(Some(list.rows.len()))?;
+                // The caller's session first, then the others in row order.
+                let (mine, others) = (
+                    list.rows.iter().filter(|r| r.id == list.current_id),
+                    list.rows.iter().filter(|r| r.id != list.current_id),
+                );
+                for row in mine {
+                    seq.serialize_element(&view(row, true))?;
+                }
+                for row in others {
+                    seq.serialize_element(&view(row, false))?;
+                }
+                seq.end()
+            }
+        }
+
+        let mut list = serializer.serialize_struct("SessionList", 1)?;
+        list.serialize_field("sessions", &Sessions(self))?;
+        list.end()
+    }
+}
+
+/// A `latch_protocol::Session` as it serialises, borrowed from its row.
+struct SessionView<'a> {
+    row: &'a SessionRow,
+    current: bool,
+    lifetimes: &'a Lifetimes,
+}
+
+impl serde::Serialize for SessionView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        let row = self.row;
+        let expires_at = self.lifetimes.expiry(row.created_at, row.last_active_at).0;
+        // Session's fields, in its declaration order.
+        let mut s = serializer.serialize_struct("Session", 8)?;
+        s.serialize_field("id", &row.id)?;
+        s.serialize_field("device", &row.device)?;
+        s.serialize_field("ip", &row.ip)?;
+        s.serialize_field("created_at", &Timestamp(row.created_at))?;
+        s.serialize_field("last_active_at", &Timestamp(row.last_active_at))?;
+        s.serialize_field("expires_at", &Timestamp(expires_at))?;
+        s.serialize_field("state", &row.state)?;
+        s.serialize_field("current", &self.current)?;
+        s.end()
+    }
 }
 
 /// A new live session, evicting the least recently active over the cap.
@@ -437,8 +581,12 @@ pub fn create_session(
             break;
         }
         let oldest = tx.query_row(
-            "SELECT * FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2
-             ORDER BY last_active_at, created_at LIMIT 1",
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2
+                 ORDER BY last_active_at, created_at, rowid LIMIT 1"
+            ),
             params![account_id, row.id],
             session_from_row,
         )?;
@@ -489,53 +637,36 @@ pub fn revoke(
 
 /// Expires due sessions and idles silent ones, for one account or (with
 /// `None`) all of them. Runs before every authenticated request and in the
-/// background sweep, so expiry never waits on the sweep.
+/// background sweep, so expiry never waits on the sweep. Returns how many
+/// sessions it changed.
 pub fn refresh(
     tx: &Transaction<'_>,
     outbox: &mut Outbox,
     account_id: Option<&str>,
     lifetimes: &Lifetimes,
     now: Millis,
-) -> ApiResult<()> {
-    // Two texts, not `(?1 IS NULL OR account_id = ?1)`: with the OR, SQLite
-    // can't use `sessions_by_account` and scans every live session of every
-    // account on each authenticated request (10,000 rows per call with 100
-    // accounts × 100 devices: opening 10,000 event streams took 77 s).
-    let scope = match account_id {
-        Some(_) => "account_id = ?1",
-        None => "?1 IS NULL",
-    };
-    let due: Vec<SessionRow> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT * FROM sessions
-             WHERE {scope} AND revoked_at IS NULL
-               AND (last_active_at + ?2 <= ?4 OR created_at + ?3 <= ?4)"
-        ))?;
-        let rows = stmt
-            .query_map(
-                params![account_id, lifetimes.idle_ms, lifetimes.absolute_ms, now],
-                session_from_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows
-    };
-    for session in due {
+) -> ApiResult<usize> {
+    // The common case on every request: nothing of this account is due.
+    // One probe answers that for both steps below, whose predicates it ORs.
+    // It runs in the same transaction, under the same lock, with nothing
+    // written between it and them: when it finds no row, the first step
+    // would select none and revoke none, which leaves the second step the
+    // same rows the probe saw, of which it would select none either. So
+    // returning here is exactly what running both would have done (pinned
+    // by `the_probe_finds_a_row_exactly_when_a_step_would` below).
+    if let Some(account_id) = account_id {
+        if !anything_due(tx, account_id, lifetimes, now)? {
+            return Ok(0);
+        }
+    }
+    let mut changed = 0;
+    for session in due_sessions(tx, account_id, lifetimes, now)? {
         let (at, reason) = lifetimes.expiry(session.created_at, session.last_active_at);
         revoke(tx, outbox, &session, reason, None, at, now)?;
+        changed += 1;
         tracing::info!(reason = reason.as_str(), "session expired");
     }
-    let silent: Vec<SessionRow> = {
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT * FROM sessions
-             WHERE {scope} AND revoked_at IS NULL
-               AND state = 'active' AND last_heartbeat_at + ?2 <= ?3"
-        ))?;
-        let rows = stmt
-            .query_map(params![account_id, IDLE_AFTER_MS, now], session_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows
-    };
-    for mut session in silent {
+    for mut session in silent_sessions(tx, account_id, now)? {
         tx.execute(
             "UPDATE sessions SET state = 'idle' WHERE id = ?1",
             [&session.id],
@@ -544,8 +675,90 @@ pub fn refresh(
         record(tx, outbox, &session, lifetimes, now, |s| {
             Event::SessionUpdated(s)
         })?;
+        changed += 1;
     }
-    Ok(())
+    Ok(changed)
+}
+
+/// Whether `due_sessions` or `silent_sessions` would find any session of
+/// `account_id`: one indexed probe that stops at the first, instead of two
+/// scans of the account's live sessions that read every column.
+fn anything_due(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    lifetimes: &Lifetimes,
+    now: Millis,
+) -> ApiResult<bool> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM sessions
+         WHERE account_id = ?1 AND revoked_at IS NULL
+           AND (last_active_at + ?2 <= ?4 OR created_at + ?3 <= ?4
+                OR (state = 'active' AND last_heartbeat_at + ?5 <= ?4)))",
+    )?;
+    let found = stmt.query_row(
+        params![
+            account_id,
+            lifetimes.idle_ms,
+            lifetimes.absolute_ms,
+            now,
+            IDLE_AFTER_MS
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(found)
+}
+
+// Two texts, not `(?1 IS NULL OR account_id = ?1)`: with the OR, SQLite
+// can't use `sessions_by_recency` and scans every live session of every
+// account on each authenticated request (10,000 rows per call with 100
+// accounts × 100 devices: opening 10,000 event streams took 77 s).
+fn scope(account_id: Option<&str>) -> &'static str {
+    match account_id {
+        Some(_) => "account_id = ?1",
+        None => "?1 IS NULL",
+    }
+}
+
+/// Live sessions past their idle or absolute lifetime.
+fn due_sessions(
+    tx: &Transaction<'_>,
+    account_id: Option<&str>,
+    lifetimes: &Lifetimes,
+    now: Millis,
+) -> ApiResult<Vec<SessionRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {} FROM sessions
+         WHERE {} AND revoked_at IS NULL
+           AND (last_active_at + ?2 <= ?4 OR created_at + ?3 <= ?4)",
+        session_columns!(),
+        scope(account_id)
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![account_id, lifetimes.idle_ms, lifetimes.absolute_ms, now],
+            session_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Live `active` sessions that missed two heartbeats.
+fn silent_sessions(
+    tx: &Transaction<'_>,
+    account_id: Option<&str>,
+    now: Millis,
+) -> ApiResult<Vec<SessionRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {} FROM sessions
+         WHERE {} AND revoked_at IS NULL
+           AND state = 'active' AND last_heartbeat_at + ?2 <= ?3",
+        session_columns!(),
+        scope(account_id)
+    ))?;
+    let rows = stmt
+        .query_map(params![account_id, IDLE_AFTER_MS, now], session_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// Drops history past its retention: revoked sessions, old flows, old events.
@@ -589,17 +802,21 @@ pub fn authenticate(
 ) -> ApiResult<ApiResult<SessionRow>> {
     let hash = secrets::token_hash(token);
     let found = tx
-        .query_row(
-            "SELECT * FROM sessions WHERE token_hash = ?1",
-            [hash.as_slice()],
-            session_from_row,
-        )
+        .prepare_cached(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE token_hash = ?1"
+        ))?
+        .query_row([hash.as_slice()], session_from_row)
         .optional()?;
     let Some(mut session) = found else {
         return Ok(Err(ApiError::Unauthenticated));
     };
-    if session.revocation.is_none() {
-        refresh(tx, outbox, Some(&session.account_id), lifetimes, now)?;
+    // Re-read only when the refresh changed something: if it wrote nothing,
+    // the row read above is still the row.
+    if session.revocation.is_none()
+        && refresh(tx, outbox, Some(&session.account_id), lifetimes, now)? > 0
+    {
         match self::session(tx, &session.id)? {
             Some(fresh) => session = fresh,
             None => return Ok(Err(ApiError::Unauthenticated)),
@@ -754,4 +971,339 @@ pub fn events_after(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::db::Db;
+    use crate::events::Hub;
+
+    const DAY: Millis = 86_400_000;
+    const LIFETIMES: Lifetimes = Lifetimes {
+        idle_ms: 14 * DAY,
+        absolute_ms: 30 * DAY,
+    };
+
+    /// xorshift64: reproducible variety without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+            &from[(self.next() % from.len() as u64) as usize]
+        }
+    }
+
+    const NAMES: &[&str] = &[
+        "Pixel 8",
+        "Ada's \"work\" laptop",
+        "back\\slash",
+        "tab\there\nnewline\r\u{1}\u{1f}\u{7f}",
+        "</script><b>&amp;",
+        "Zoë’s iPhone 🍏",
+        "日本語の名前",
+        "\u{2028}\u{2029}",
+        "x",
+    ];
+
+    fn random_row(rng: &mut Rng, i: usize) -> SessionRow {
+        let times = [
+            0,
+            1_767_225_600_000,
+            1_767_225_600_123,
+            -1,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MAX,
+            i64::MIN / 2,
+        ];
+        let time = |rng: &mut Rng| {
+            if rng.next() & 3 == 0 {
+                *rng.pick(&times)
+            } else {
+                1_700_000_000_000 + (rng.next() % (400 * DAY as u64)) as i64
+            }
+        };
+        SessionRow {
+            id: format!("ses_{i}_{}", rng.pick(NAMES)),
+            account_id: "acc_1".into(),
+            device: Device {
+                name: (*rng.pick(NAMES)).into(),
+                platform: *rng.pick(&[Platform::Linux, Platform::Ios, Platform::Web]),
+                os_version: (*rng.pick(NAMES)).into(),
+                app: *rng.pick(&[AppKind::Desktop, AppKind::Web, AppKind::Mobile]),
+                app_version: (*rng.pick(NAMES)).into(),
+            },
+            ip: (*rng.pick(&["127.0.0.1", "::1", "2001:db8::1"])).into(),
+            created_at: time(rng),
+            last_active_at: time(rng),
+            last_heartbeat_at: time(rng),
+            state: *rng.pick(&[SessionState::Active, SessionState::Idle]),
+            revocation: None,
+        }
+    }
+
+    #[test]
+    fn the_session_list_json_is_byte_for_byte_what_the_protocol_types_write() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for round in 0..300 {
+            let rows: Vec<SessionRow> =
+                (0..(round % 13)).map(|i| random_row(&mut rng, i)).collect();
+            // The caller anywhere in the rows, or (a race) not among them.
+            let current = match rows.len() {
+                0 => "ses_none".to_owned(),
+                n => match rng.next() % (n as u64 + 1) {
+                    k if k == n as u64 => "ses_none".to_owned(),
+                    k => rows[k as usize].id.clone(),
+                },
+            };
+            let lifetimes = if round % 2 == 0 {
+                LIFETIMES
+            } else {
+                Lifetimes {
+                    idle_ms: 90_000,
+                    absolute_ms: 1,
+                }
+            };
+            let expected = serde_json::to_vec(&session_list(&rows, &current, &lifetimes)).unwrap();
+            let ours = session_list_json(&rows, &current, &lifetimes).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "round {round}"
+            );
+        }
+    }
+
+    fn test_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3"), Hub::new()).unwrap();
+        db.write_blocking(|tx, _| {
+            tx.execute(
+                "INSERT INTO accounts (id, email, display_name, created_at)
+                 VALUES ('acc_1', 'a@example.com', 'a', 0)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        (dir, db)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert(
+        tx: &Transaction<'_>,
+        id: &str,
+        created_at: Millis,
+        last_active_at: Millis,
+        last_heartbeat_at: Millis,
+        state: &str,
+        revoked: Option<(Millis, &str, Option<&str>)>,
+    ) {
+        tx.execute(
+            "INSERT INTO sessions (id, account_id, token_hash, device_name, platform, os_version,
+                                   app, app_version, ip, created_at, last_active_at,
+                                   last_heartbeat_at, state, revoked_at, revoked_reason,
+                                   revoked_by_device)
+             VALUES (?1, 'acc_1', ?2, 'name ' || ?1, 'macos', 'os ' || ?1, 'mobile',
+                     'app ' || ?1, 'ip ' || ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                secrets::token_hash(id).as_slice(),
+                created_at,
+                last_active_at,
+                last_heartbeat_at,
+                state,
+                revoked.map(|r| r.0),
+                revoked.map(|r| r.1),
+                revoked.and_then(|r| r.2),
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn every_column_is_read_into_its_own_field() {
+        let (_dir, db) = test_db();
+        let (live, revoked) = db
+            .write_blocking(|tx, _| {
+                insert(tx, "ses_a", 11, 12, 13, "idle", None);
+                insert(
+                    tx,
+                    "ses_b",
+                    21,
+                    22,
+                    23,
+                    "active",
+                    Some((24_000, "terminated", Some("Pixel 8"))),
+                );
+                Ok((
+                    session(tx, "ses_a")?.unwrap(),
+                    session(tx, "ses_b")?.unwrap(),
+                ))
+            })
+            .unwrap();
+        assert_eq!(live.id, "ses_a");
+        assert_eq!(live.account_id, "acc_1");
+        assert_eq!(live.device.name, "name ses_a");
+        assert_eq!(live.device.platform, Platform::Macos);
+        assert_eq!(live.device.os_version, "os ses_a");
+        assert_eq!(live.device.app, AppKind::Mobile);
+        assert_eq!(live.device.app_version, "app ses_a");
+        assert_eq!(live.ip, "ip ses_a");
+        assert_eq!(
+            (live.created_at, live.last_active_at, live.last_heartbeat_at),
+            (11, 12, 13)
+        );
+        assert_eq!(live.state, SessionState::Idle);
+        assert!(live.revocation.is_none());
+        assert_eq!(revoked.state, SessionState::Active);
+        let revocation = revoked.revocation.unwrap();
+        assert_eq!(revocation.reason, RevocationReason::Terminated);
+        assert_eq!(revocation.by_device.as_deref(), Some("Pixel 8"));
+        assert_eq!(revocation.at, to_datetime(24_000));
+    }
+
+    #[test]
+    fn live_sessions_come_off_the_index_in_order_with_ties_in_insertion_order() {
+        let (_dir, db) = test_db();
+        let (ids, plan) = db
+            .write_blocking(|tx, _| {
+                // Inserted out of order, with ties on both sort keys.
+                for (id, created, active) in [
+                    ("ses_c", 5, 30),
+                    ("ses_a", 5, 10),
+                    ("ses_t1", 7, 20),
+                    ("ses_b", 6, 10),
+                    ("ses_t2", 7, 20),
+                    ("ses_t3", 7, 20),
+                ] {
+                    insert(tx, id, created, active, active, "active", None);
+                }
+                insert(
+                    tx,
+                    "ses_gone",
+                    9,
+                    99,
+                    99,
+                    "active",
+                    Some((100, "logged_out", None)),
+                );
+                let ids: Vec<String> = live_sessions(tx, "acc_1")?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                let plan: Vec<String> = tx
+                    .prepare(&format!("EXPLAIN QUERY PLAN {LIVE_SESSIONS}"))?
+                    .query_map(["acc_1"], |r| r.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok((ids, plan))
+            })
+            .unwrap();
+        assert_eq!(
+            ids,
+            ["ses_c", "ses_t1", "ses_t2", "ses_t3", "ses_b", "ses_a"]
+        );
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "sorted outside the index: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn the_fast_enum_parsers_agree_with_the_protocols() {
+        for p in [
+            Platform::Linux,
+            Platform::Macos,
+            Platform::Windows,
+            Platform::Android,
+            Platform::Ios,
+            Platform::Web,
+        ] {
+            assert_eq!(parse_platform(p.as_str()), Some(p));
+        }
+        for a in [AppKind::Desktop, AppKind::Web, AppKind::Mobile] {
+            assert_eq!(parse_app(a.as_str()), Some(a));
+        }
+        for s in [SessionState::Active, SessionState::Idle] {
+            assert_eq!(parse_state(s.as_str()), Some(s));
+        }
+        for junk in ["", "Linux", "linux ", "desktop\0", "ACTIVE"] {
+            assert_eq!(parse_platform(junk), Platform::parse(junk));
+            assert_eq!(parse_app(junk), AppKind::parse(junk));
+            assert_eq!(parse_state(junk), SessionState::parse(junk));
+        }
+    }
+
+    /// The premise of `refresh`'s early return: the probe finds a row exactly
+    /// when one of its two steps would select one, over many accounts whose
+    /// sessions sit on either side of every boundary (idle, absolute,
+    /// heartbeat), some already revoked, with both lifetimes the tighter one.
+    #[test]
+    fn the_probe_finds_a_row_exactly_when_a_step_would() {
+        let (_dir, db) = test_db();
+        let now: Millis = 1_800_000_000_000;
+        let near = |rng: &mut Rng, edge: Millis| edge + (rng.next() % 5) as i64 - 2;
+        let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
+        let (mut due_seen, mut clear_seen) = (0, 0);
+        for round in 0..400 {
+            let lifetimes = if round % 2 == 0 {
+                LIFETIMES
+            } else {
+                Lifetimes {
+                    idle_ms: 30 * DAY,
+                    absolute_ms: 14 * DAY,
+                }
+            };
+            let (probe, selected) = db
+                .write_blocking(|tx, _| {
+                    tx.execute("DELETE FROM sessions", [])?;
+                    for i in 0..(rng.next() % 4) {
+                        let created = match rng.next() % 3 {
+                            0 => near(&mut rng, now - lifetimes.absolute_ms),
+                            _ => now - (rng.next() % DAY as u64) as i64,
+                        };
+                        let active = match rng.next() % 3 {
+                            0 => near(&mut rng, now - lifetimes.idle_ms),
+                            _ => now - (rng.next() % DAY as u64) as i64,
+                        };
+                        let heartbeat = near(&mut rng, now - IDLE_AFTER_MS);
+                        let state = *rng.pick(&["active", "idle"]);
+                        let revoked =
+                            (rng.next() & 3 == 0).then_some((now - 5, "logged_out", None));
+                        insert(
+                            tx,
+                            &format!("ses_{i}"),
+                            created,
+                            active,
+                            heartbeat,
+                            state,
+                            revoked,
+                        );
+                    }
+                    let probe = anything_due(tx, "acc_1", &lifetimes, now)?;
+                    let selected = !due_sessions(tx, Some("acc_1"), &lifetimes, now)?.is_empty()
+                        || !silent_sessions(tx, Some("acc_1"), now)?.is_empty();
+                    Ok((probe, selected))
+                })
+                .unwrap();
+            assert_eq!(probe, selected, "round {round}");
+            if probe {
+                due_seen += 1;
+            } else {
+                clear_seen += 1;
+            }
+        }
+        assert!(
+            due_seen > 50 && clear_seen > 50,
+            "{due_seen} / {clear_seen}"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Sessions: the list, heartbeat, rename, and the four ways out.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use latch_protocol::{
     normalize_name, ErrorBody, HeartbeatRequest, RenameSessionRequest, RevocationReason,
     RevokedCount, Session, SessionList,
@@ -21,16 +22,25 @@ const CURRENT: &str = "current";
         (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
         (status = 503, description = "unavailable", body = ErrorBody),
     ))]
-pub async fn list(
-    State(app): State<AppState>,
-    Bearer(token): Bearer,
-) -> ApiResult<axum::Json<SessionList>> {
+pub async fn list(State(app): State<AppState>, Bearer(token): Bearer) -> ApiResult<Response> {
     let (me, rows) = app
         .as_session(token, false, |tx, _, me, _| {
-            Ok((me.id.clone(), store::live_sessions(tx, &me.account_id)?))
+            let rows = store::live_sessions(tx, &me.account_id)?;
+            Ok((me.id.clone(), rows))
         })
         .await?;
-    Ok(axum::Json(store::session_list(&rows, &me, &app.lifetimes)))
+    // Serialised after the database lock is released. The body is what
+    // `axum::Json(store::session_list(..))` sent, built without the copies.
+    let body = store::session_list_json(&rows, &me, &app.lifetimes)
+        .map_err(|e| ApiError::Internal(format!("session list json: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/v1/sessions/current/heartbeat", tag = "sessions", security(("bearer" = [])),
