@@ -73,8 +73,8 @@ p = out.append
 p("## latchd under load, hot paths and the UI bundle (issue 7, items 4–6)")
 p("")
 p(
-    f"Machine: {machine()}. **Shared and noisy**: other engineers were building on the "
-    f"same 2 cores during the run (load average {read('loadavg-start').split(' ')[0]} at "
+    f"Machine: {machine()}. **Shared and noisy**: other work may run on the same 2 cores "
+    f"(load average {read('loadavg-start').split(' ')[0]} at "
     f"the start, {read('loadavg-end').split(' ')[0]} at the end), so every figure is a "
     f"median with its spread, and load-dependent ones are {RUNS} runs. Release build of "
     f"latchd (`cargo build --release -p latchd`), commit {read('commit')}; "
@@ -288,46 +288,49 @@ if bundle.is_dir():
 p("### What the numbers showed, and what was changed")
 p("")
 p(
-    "Measured once on main at 735305a (release, 10,000 streams, same machine) before these "
-    "changes, so not re-run by this script:"
+    "Each change measured before and after on the same machine in one sitting, alternating the "
+    "two release builds (not re-run by this script; the figures above are the current build):"
 )
 p("")
-p("| | before | after (this branch) | why |")
+p("| | before | after | why |")
 p("|---|---|---|---|")
 p(
     "| opening 10,000 streams | 76.9 s | ~3 s | every authenticated call ran the account's expiry "
-    "check as `(?1 IS NULL OR account_id = ?1)`, which SQLite can't serve from "
-    "`sessions_by_account`: `EXPLAIN QUERY PLAN` showed a search of `sessions_live` over every "
-    "live session of every account (10,000 rows, twice per call). Now two statement texts, "
-    "each on its index. |"
+    "check as `(?1 IS NULL OR account_id = ?1)`, which SQLite can't serve from an index: "
+    "`EXPLAIN QUERY PLAN` showed a search over every live session of every account (10,000 "
+    "rows, twice per call). Now two statement texts, each on its index. |"
 )
 p(
-    "| revoke-all → all 100 streams told | 244 ms (188–264) | ~45 ms | one broadcast channel for "
-    "the whole server: each of the 100 `session.revoked` events woke all 10,000 stream tasks "
-    "(a million wake-ups) before the revoking call could answer (its HTTP answer took ~245 ms). "
-    "Now one channel per account with a stream open, subscribed inside the authenticating "
-    "transaction (as race-free as before: events publish under the same database lock). |"
+    "| revoke-all → all 100 streams told | 244 ms (188–264) | ~33–45 ms | one broadcast channel "
+    "for the whole server: each of the 100 `session.revoked` events woke all 10,000 stream "
+    "tasks before the revoking call could answer. Now one channel per account with a stream "
+    "open, subscribed inside the authenticating transaction (events publish under the same "
+    "database lock, so stream order is commit order). |"
 )
 p(
-    "| latchd memory per stream | 21.8 KiB | see above | the blocking pool is now capped at 8 "
-    "threads (all database work queues on one connection anyway) and the per-account backlog "
-    "is 512 events. What is left is per connection: with glibc told to trim "
-    "(`MALLOC_TRIM_THRESHOLD_=0 MALLOC_ARENA_MAX=2`) it measured 20.5 KiB, so ~1 KiB is heap "
-    "kept from the opening burst; most of the rest is, as far as we can tell, hyper's "
-    "per-connection read and write buffers (8 KiB each at hyper 1.x's initial size, not "
-    "settable through `axum::serve`), plus the stream task and its 64-slot channel. |"
+    "| p99 of `GET /v1/sessions` at 1,000 req/s (5 alternating runs, median) | 16.4 ms | 3.5 ms "
+    "| `perf record -g -p <latchd>` during `oha -q 1000`: rusqlite column lookups by name "
+    "(~16 %), JSON string escaping, chrono's RFC 3339 formatting, clones, a sort of all 15 "
+    "columns of 100 rows, and ~25 % in the kernel waking blocking-pool threads that then "
+    "queued on the one connection. Now: columns named and read by position; timestamps by a "
+    "small formatter (a test holds it to chrono's output over ~600,000 instants); the list's "
+    "JSON written straight from the rows (a test holds it byte for byte to `serde_json` of "
+    "`latch_protocol::SessionList`); one query asks whether anything of the account is due "
+    "before the two expiry scans run (same transaction and lock; a test checks it against "
+    "the scans over 400 random accounts); an index in list order, "
+    "`sessions_by_recency` (migration 0002); database calls on one thread of their own. "
+    "latchd CPU per request 956 → 467 µs; the handler without HTTP 802 → 269 µs (Criterion); "
+    "the most it answers with oha beside it ~2,000 → ~4,400 req/s. What is left: the database "
+    "thread's wake-ups (~12 % of samples), SQLite itself (~10 %), JSON escaping (~7 %); a run "
+    "while other work saturates both cores can still go over 5 ms (one of five: 8.2 ms). |"
 )
 p(
-    "| p99 of `GET /v1/sessions` at 1,000 req/s | — | see above | not changed. `perf record -F 499 -g "
-    "-p <latchd>` for 5 s during `oha -q 1000` took 1,030 samples: latchd used ~0.4 of one core "
-    "at 1,000 req/s, the top symbols being JSON string escaping (serde_json, ~16 %), memmove/"
-    "malloc, chrono's RFC 3339 formatting and SQLite column lookups by name. Criterion (above, "
-    "itself slowed by the same contention) puts the handler without HTTP at ~0.8 ms: the "
-    "100-row query ~0.3 ms, serialising ~0.15 ms. With oha on the same 2 cores and other "
-    "builds running, the most latchd answered was ~1,200 req/s, so 1,000 req/s is ~85 % of "
-    "what it could get and the p99 is queueing for a core; one quieter run gave p50 2 ms / p99 "
-    "26 ms. Next steps, not done: read columns by index, not name, in `session_from_row`; "
-    "pre-format the times; measure with oha on another machine. |"
+    "| latchd memory per stream | 21.3 KiB | 17.6 KiB | heaptrack over 2,000 streams: ~1.5 KiB "
+    "a stream for its 64-slot channel, plus a task each. A stream is now polled by its "
+    "connection directly, with no task or channel of its own (frames, order, and the ways a "
+    "stream ends unchanged). Most of what is left is hyper's: an 8 KiB write buffer per "
+    "connection and a read buffer that grows to 16 KiB on the second read, not settable "
+    "through `axum::serve`. |"
 )
 p("")
 
