@@ -10,6 +10,7 @@ mod http_device;
 pub use http_device::{HttpDevice, HttpFlow};
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -207,7 +208,10 @@ impl Desktop {
         env.extend(more_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let (port, native) = (free_port(), free_port());
         let log = self.dir.path().join(format!("{name}.driver.log"));
+        // Its own process group, so dropping the window ends WebKitWebDriver
+        // (and the app it started) too, not only tauri-driver.
         let driver = Command::new("tauri-driver")
+            .process_group(0)
             .args([
                 "--port",
                 &port.to_string(),
@@ -846,9 +850,14 @@ fn percent_encode(s: &str) -> String {
 }
 
 impl Drop for Window {
-    /// Ends the driver even when a test fails half-way, so no tauri-driver
-    /// outlives its test.
+    /// Ends the driver's process group (tauri-driver, WebKitWebDriver, the
+    /// app) even when a test fails half-way, so none outlives its test.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
