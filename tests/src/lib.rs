@@ -375,14 +375,7 @@ impl Window {
         if let Some(png) = self.png().await {
             let _ = std::fs::write(&shot, png);
         }
-        let body = match self
-            .client
-            .execute("return document.body.innerText", vec![])
-            .await
-        {
-            Ok(value) => value.as_str().unwrap_or_default().to_owned(),
-            Err(e) => format!("(script failed: {e})"),
-        };
+        let body = self.text().await;
         let log = std::fs::read_to_string(self.data_dir.join("logs").join("latch.log"))
             .unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(25).collect();
@@ -397,16 +390,7 @@ impl Window {
     pub async fn wait_text(&self, text: &str, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            // innerText, not WebDriver's element text, which leaves out some
-            // text WebKit renders.
-            let body = match self
-                .client
-                .execute("return document.body.innerText", vec![])
-                .await
-            {
-                Ok(value) => value.as_str().unwrap_or_default().to_owned(),
-                Err(e) => format!("(script failed: {e})"),
-            };
+            let body = self.text().await;
             if body.contains(text) {
                 return;
             }
@@ -524,15 +508,18 @@ impl Window {
             .unwrap()
     }
 
-    /// The text the page shows now.
+    /// The text the page shows now: innerText, not WebDriver's element
+    /// text, which leaves out some text WebKit renders. A failed script
+    /// answers its error as the text, for the failure message.
     pub async fn text(&self) -> String {
-        self.client
+        match self
+            .client
             .execute("return document.body.innerText", vec![])
             .await
-            .unwrap()
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        {
+            Ok(value) => value.as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("(script failed: {e})"),
+        }
     }
 
     /// Opens the ⋮ menu of the row for `device`.

@@ -62,21 +62,18 @@ async fn main() {
     }
 
     // [bare, Latch signed out, Latch signed in, bare as Latch runs WebKit]
-    let mut start = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    let mut phases: [Vec<Phases>; 4] = Default::default();
-    let mut pss = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    let mut profile: [Vec<(String, u64)>; 4] = Default::default();
+    let mut samples = Samples::default();
     for run in 0..runs {
         eprintln!("start-up run {}/{runs}", run + 1);
-        // Alternating, so drift in the machine's load hits all three alike.
+        // Alternating, so drift in the machine's load hits all of them alike.
         let bare_window = desktop
             .launch_app(&bare, &format!("bare-{run}"), &server.base, &[])
             .await;
-        let cold = cold_start(&bare_window, "loaded", idle).await;
-        start[0].push(cold.ms);
-        phases[0].push(cold.phases);
-        pss[0].push(cold.kib);
-        profile[0] = pss_by_process(bare_window.app_pid().unwrap());
+        samples.record(
+            0,
+            cold_start(&bare_window, "loaded", idle).await,
+            &bare_window,
+        );
         bare_window.quit().await;
 
         // For reference: the floor with the WebKit setting Latch makes
@@ -90,35 +87,31 @@ async fn main() {
                 &[("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
             )
             .await;
-        let cold = cold_start(&software, "loaded", idle).await;
-        start[3].push(cold.ms);
-        phases[3].push(cold.phases);
-        pss[3].push(cold.kib);
-        profile[3] = pss_by_process(software.app_pid().unwrap());
+        samples.record(3, cold_start(&software, "loaded", idle).await, &software);
         software.quit().await;
 
         let fresh = desktop
             .launch_app(&latch, &format!("fresh-{run}"), &server.base, &[])
             .await;
-        let cold = cold_start(&fresh, "signed-out", idle).await;
-        start[1].push(cold.ms);
-        phases[1].push(cold.phases);
-        pss[1].push(cold.kib);
-        profile[1] = pss_by_process(fresh.app_pid().unwrap());
+        samples.record(1, cold_start(&fresh, "signed-out", idle).await, &fresh);
         fresh.quit().await;
 
+        // Memory measured after the 100 rows are shown, not at the mark.
         let restored = desktop.launch_app(&latch, stored, &server.base, &[]).await;
-        let cold = cold_start(&restored, "signed-in", Duration::ZERO).await;
-        start[2].push(cold.ms);
-        phases[2].push(cold.phases);
+        let mut cold = cold_start(&restored, "signed-in", Duration::ZERO).await;
         restored.click("Active sessions").await;
         wait_rows(&restored, 100).await;
         tokio::time::sleep(idle).await;
-        let pid = restored.app_pid().unwrap();
-        pss[2].push(pss_kib_of_tree(pid) as f64);
-        profile[2] = pss_by_process(pid);
+        cold.kib = pss_kib_of_tree(restored.app_pid().unwrap()) as f64;
+        samples.record(2, cold, &restored);
         restored.quit().await;
     }
+    let Samples {
+        start,
+        phases,
+        pss,
+        profile,
+    } = samples;
     let floor_start = median(&start[0]);
     let floor_pss = median(&pss[0]);
     writeln!(report, "Cold start to interactive ({runs} runs each, alternating; process start → the view's first paint-ready mark):\n").unwrap();
@@ -307,6 +300,25 @@ async fn main() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("app.md"), &report).unwrap();
     println!("{report}");
+}
+
+/// The cold starts of each variant, by index.
+#[derive(Default)]
+struct Samples {
+    start: [Vec<f64>; 4],
+    phases: [Vec<Phases>; 4],
+    pss: [Vec<f64>; 4],
+    /// PSS by process of the last run.
+    profile: [Vec<(String, u64)>; 4],
+}
+
+impl Samples {
+    fn record(&mut self, variant: usize, cold: ColdStart, window: &Window) {
+        self.start[variant].push(cold.ms);
+        self.phases[variant].push(cold.phases);
+        self.pss[variant].push(cold.kib);
+        self.profile[variant] = pss_by_process(window.app_pid().unwrap());
+    }
 }
 
 /// One cold start: process start → the state's mark, in ms; where that time
