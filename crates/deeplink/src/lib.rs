@@ -1,5 +1,9 @@
-//! `app.latch:/auth/callback?flow=…&code=…` — parsed once into a value that
-//! can only be valid; everything after trusts the type.
+//! `latch-deeplink`: `app.latch:/auth/callback?flow=…&code=…`, parsed once
+//! into a value that can only be valid; everything after trusts the type.
+//!
+//! A crate of its own so the fuzz targets (fuzz/) build it without the
+//! client's HTTP, async runtime and keyring; latch-client re-exports it as
+//! `latch_client::deep_link`.
 
 use std::fmt;
 

@@ -1,8 +1,8 @@
 //! The fuzz corpora replayed on stable: every file of `fuzz/corpus/<target>/`
 //! goes through the very function its cargo-fuzz target runs
 //! (`fuzz/src/lib.rs`, included here), so the seeds and every crash ever
-//! found keep guarding the parsers without nightly. scripts/fuzz runs this
-//! when it can't fuzz.
+//! found keep guarding the parsers in every `cargo test`, between the
+//! fuzzing runs of scripts/fuzz.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

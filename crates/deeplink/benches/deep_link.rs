@@ -1,10 +1,10 @@
 //! `DeepLink::parse`: every link the OS hands the app goes through it.
-//! `cargo bench -p latch-client --bench deep_link`
+//! `cargo bench -p latch-deeplink --bench deep_link`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use latch_client::DeepLink;
+use latch_deeplink::DeepLink;
 
 fn deep_link(c: &mut Criterion) {
     let mut group = c.benchmark_group("deep_link_parse");
