@@ -240,7 +240,7 @@ if crit.is_dir():
         return f"{ns / 1e6:.2f} ms"
 
     def command(name):
-        crate, bench = ("latch-client", "deep_link") if name.startswith("deep_link") else ("latchd", "hot_paths")
+        crate, bench = ("latch-deeplink", "deep_link") if name.startswith("deep_link") else ("latchd", "hot_paths")
         return f"`cargo bench -p {crate} --bench {bench} -- '{name}' --warm-up-time 1 --measurement-time 3`"
 
     p("### Hot paths (Criterion)")

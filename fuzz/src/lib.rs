@@ -1,14 +1,14 @@
 //! What each fuzz target checks, one function per target. Hostile input
 //! must never panic, and what a parser accepts must survive a round trip.
 //!
-//! This file is also compiled into latch-client's stable test
+//! This file is also compiled into latch-deeplink's test
 //! `tests/fuzz_corpora.rs` (by `#[path]`), which replays every file of
 //! `fuzz/corpus/<target>/` through the same function: the corpora keep
-//! guarding the code on machines without nightly.
+//! guarding the code in every `cargo test`, not only when scripts/fuzz runs.
 
 use std::fmt::Debug;
 
-use latch_client::DeepLink;
+use latch_deeplink::DeepLink;
 use latch_protocol::{
     format_code, normalize_code, normalize_email, Account, ClockAdvanceRequest, ClockResponse,
     DevMail, Device, EmailLinkRequest, EmailLinkResponse, ErrorBody, Event, HeartbeatRequest,

@@ -5,7 +5,6 @@
 
 pub mod api;
 pub mod client;
-pub mod deep_link;
 pub mod device;
 pub mod error;
 pub mod pkce;
@@ -20,6 +19,7 @@ pub use client::{ClientConfig, LatchClient};
 pub use deep_link::{DeepLink, DeepLinkError};
 pub use device::DeviceIdentity;
 pub use error::ClientError;
+pub use latch_deeplink as deep_link;
 pub use secret_store::{
     open_for_install, FallbackStore, FileStore, KeyringStore, MemoryStore, SecretStore, StoreKind,
 };
