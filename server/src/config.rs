@@ -1,4 +1,4 @@
-//! Command line and environment (DESIGN §3): every flag is also
+//! Command line and environment (`docs/protocol.md`): every flag is also
 //! `LATCHD_<NAME>`.
 
 use std::net::SocketAddr;

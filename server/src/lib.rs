@@ -32,7 +32,7 @@ use mail::{DevMailbox, Mailer};
 pub use state::{AppState, Inner};
 use store::Lifetimes;
 
-/// How often expiry and idleness are swept (DESIGN: at least once a minute).
+/// How often expiry and idleness are swept (`docs/protocol.md`: at least once a minute).
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// Builds the state from flags; fails with a message a person can act on.

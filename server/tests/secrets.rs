@@ -1,4 +1,4 @@
-//! DESIGN §4: no token, code or verifier reaches latchd's log (at trace
+//! SECURITY.md: no token, code or verifier reaches latchd's log (at trace
 //! level, hyper and tower_http included) or its database files, in any form.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -49,6 +49,13 @@ impl Event {
     pub const SESSION_UPDATED: &'static str = "session.updated";
     pub const SESSION_REVOKED: &'static str = "session.revoked";
     pub const RESYNC: &'static str = "resync";
+    /// Every event name this version sends.
+    pub const NAMES: [&'static str; 4] = [
+        Self::SESSION_CREATED,
+        Self::SESSION_UPDATED,
+        Self::SESSION_REVOKED,
+        Self::RESYNC,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {

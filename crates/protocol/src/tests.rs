@@ -449,9 +449,43 @@ fn emails_normalise() {
     assert_eq!(normalize_email(&long), Err(EmailError::TooLong));
 }
 
-/// `ALL` lists every known value: a variant added without it fails here.
+/// `ALL` and `NAMES` list every known value: a variant added without them
+/// fails here.
 #[test]
 fn the_all_lists_are_complete() {
+    let session = || Session {
+        id: SessionId("ses_1".into()),
+        device: device(),
+        ip: "::1".into(),
+        created_at: t(0),
+        last_active_at: t(0),
+        expires_at: t(0),
+        state: SessionState::Active,
+        current: false,
+    };
+    let revoked = SessionRevoked {
+        session_id: SessionId("ses_1".into()),
+        revocation: Revocation {
+            reason: RevocationReason::Evicted,
+            by_device: None,
+            at: t(0),
+        },
+    };
+    for event in [
+        Event::SessionCreated(session()),
+        Event::SessionUpdated(session()),
+        Event::SessionRevoked(revoked),
+        Event::Resync,
+    ] {
+        // Exhaustive: a new variant must be added above, and to NAMES.
+        match &event {
+            Event::SessionCreated(_)
+            | Event::SessionUpdated(_)
+            | Event::SessionRevoked(_)
+            | Event::Resync => {}
+        }
+        assert!(Event::NAMES.contains(&event.name()), "{}", event.name());
+    }
     for reason in RevocationReason::ALL {
         match reason {
             RevocationReason::LoggedOut
