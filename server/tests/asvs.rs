@@ -432,42 +432,17 @@ async fn asvs_3_3_1_revocation_is_immediate_on_the_next_request_and_on_the_strea
             .unwrap();
         let started = Instant::now();
         let (status, body) = match reason {
-            "logged_out" => {
-                server
-                    .call(
-                        Method::DELETE,
-                        "/v1/sessions/current",
-                        Some(&victim.token),
-                        None,
-                    )
-                    .await
-            }
+            "logged_out" => server.delete("/v1/sessions/current", &victim.token).await,
             "terminated" => {
                 let path = format!("/v1/sessions/{}", victim.session_id);
-                server
-                    .call(Method::DELETE, &path, Some(&actor.token), None)
-                    .await
+                server.delete(&path, &actor.token).await
             }
             "logged_out_others" => {
                 server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-others",
-                        Some(&actor.token),
-                        None,
-                    )
+                    .post("/v1/sessions/revoke-others", &actor.token)
                     .await
             }
-            _ => {
-                server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-all",
-                        Some(&actor.token),
-                        None,
-                    )
-                    .await
-            }
+            _ => server.post("/v1/sessions/revoke-all", &actor.token).await,
         };
         assert!(status.is_success(), "{reason}: {status} {body}");
         let (status, body) = server.get("/v1/sessions", &victim.token).await;

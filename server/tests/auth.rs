@@ -32,18 +32,7 @@ async fn server_info_answers_version_and_lifetimes() {
 async fn email_link_starts_a_flow_and_sends_the_mail() {
     let server = Server::start(&["--email-link-interval", "60s"]);
     let before = Utc::now();
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v1/auth/email-link",
-            None,
-            Some(link_request(
-                " Ada@Example.COM ",
-                "Work laptop",
-                &challenge(&new_verifier()),
-            )),
-        )
-        .await;
+    let (status, body) = server.email_link(" Ada@Example.COM ", "Work laptop").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let keys: BTreeSet<&str> = body
         .as_object()
@@ -213,18 +202,7 @@ async fn emails_differing_in_case_are_one_account() {
 async fn asvs_2_2_1_per_email_interval_answers_429_with_retry_after() {
     let server = Server::start(&["--email-link-interval", "60s", "--email-link-per-hour", "0"]);
     server.request_link("ada@example.com", "Laptop").await;
-    let (status, headers, body) = server
-        .call_full(
-            Method::POST,
-            "/v1/auth/email-link",
-            None,
-            Some(link_request(
-                "ADA@example.com",
-                "Laptop",
-                &challenge(&new_verifier()),
-            )),
-        )
-        .await;
+    let (status, headers, body) = server.email_link_full("ADA@example.com", "Laptop").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "rate_limited");
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -242,18 +220,7 @@ async fn asvs_2_2_1_per_email_hourly_cap_counts_only_sent_links() {
     server.advance_clock("10m").await;
     server.request_link("ada@example.com", "Laptop").await;
     for _ in 0..3 {
-        let (status, headers, _) = server
-            .call_full(
-                Method::POST,
-                "/v1/auth/email-link",
-                None,
-                Some(link_request(
-                    "ada@example.com",
-                    "L",
-                    &challenge(&new_verifier()),
-                )),
-            )
-            .await;
+        let (status, headers, _) = server.email_link_full("ada@example.com", "L").await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(

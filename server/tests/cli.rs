@@ -91,18 +91,7 @@ async fn every_flag_is_also_an_env_var() {
         "{}",
         mail.link
     );
-    let (status, _) = server
-        .call(
-            Method::POST,
-            "/v1/auth/email-link",
-            None,
-            Some(link_request(
-                "ada@example.com",
-                "L",
-                &challenge(&new_verifier()),
-            )),
-        )
-        .await;
+    let (status, _) = server.email_link("ada@example.com", "L").await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,

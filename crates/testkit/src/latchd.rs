@@ -184,6 +184,31 @@ impl Latchd {
         self.call(Method::GET, path, Some(token), None).await
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// A `POST` without a body.
+    pub async fn post(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), None).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// `POST /v1/sessions/current/heartbeat` with `state` (`active`, `idle`).
+    pub async fn heartbeat(&self, token: &str, state: &str) -> (StatusCode, Value) {
+        let body = json!({ "state": state });
+        self.post_json("/v1/sessions/current/heartbeat", token, body)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
     /// Starts a flow for `email` from a Linux desktop called `device`.
     pub async fn request_link(&self, email: &str, device: &str) -> Pending {
         self.request_link_from(email, self::device(device)).await
@@ -202,6 +227,24 @@ impl Latchd {
             flow_id: body["flow_id"].as_str().unwrap().to_owned(),
             verifier,
         }
+    }
+
+    /// `POST /v1/auth/email-link` for `email` from a Linux desktop called
+    /// `device`, with a fresh challenge, whatever the answer.
+    pub async fn email_link(&self, email: &str, device: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.email_link_full(email, device).await;
+        (status, body)
+    }
+
+    /// `email_link`, with the response's headers.
+    pub async fn email_link_full(
+        &self,
+        email: &str,
+        device: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let request = link_request(email, device, &challenge(&new_verifier()));
+        self.call_full(Method::POST, "/v1/auth/email-link", None, Some(request))
+            .await
     }
 
     /// `GET /dev/mailbox.json`: every mail sent so far, newest first.
