@@ -70,21 +70,32 @@ impl Lifetimes {
     }
 }
 
-/// xorshift64: reproducible variety for the tests, without a dependency.
+/// What the store's tests share.
 #[cfg(test)]
-pub(crate) struct Rng(pub u64);
+pub(crate) mod test_support {
+    use super::Lifetimes;
+    use crate::clock::Millis;
 
-#[cfg(test)]
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+    pub const DAY: Millis = 86_400_000;
+    pub const LIFETIMES: Lifetimes = Lifetimes {
+        idle_ms: 14 * DAY,
+        absolute_ms: 30 * DAY,
+    };
 
-    pub fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
-        &from[(self.next() % from.len() as u64) as usize]
+    /// xorshift64: reproducible variety without a dependency.
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+            &from[(self.next() % from.len() as u64) as usize]
+        }
     }
 }
 

@@ -114,14 +114,7 @@ mod tests {
     use latch_protocol::{AppKind, Device, Platform, SessionState};
 
     use super::*;
-    use crate::clock::Millis;
-    use crate::store::Rng;
-
-    const DAY: Millis = 86_400_000;
-    const LIFETIMES: Lifetimes = Lifetimes {
-        idle_ms: 14 * DAY,
-        absolute_ms: 30 * DAY,
-    };
+    use crate::store::test_support::{Rng, DAY, LIFETIMES};
 
     const NAMES: &[&str] = &[
         "Pixel 8",

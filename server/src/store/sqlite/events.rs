@@ -29,23 +29,15 @@ impl EventLog for Sqlite<'_> {
     }
 
     fn event_bounds(&mut self) -> ApiResult<(i64, i64)> {
-        let pruned: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'events_pruned_through'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let newest: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok((pruned.unwrap_or(0), newest.unwrap_or(0)))
+        // Each is absent (0) until the first prune, or the first event.
+        let number = |sql: &str| -> ApiResult<i64> {
+            let found = self.conn.query_row(sql, [], |r| r.get(0)).optional()?;
+            Ok(found.unwrap_or(0))
+        };
+        Ok((
+            number("SELECT value FROM meta WHERE key = 'events_pruned_through'")?,
+            number("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?,
+        ))
     }
 
     fn events_after(&mut self, account_id: &str, after: i64) -> ApiResult<Vec<StoredEvent>> {

@@ -120,7 +120,17 @@ fn scope(account_id: Option<&str>) -> &'static str {
     }
 }
 
-/// The live sessions of an account: the query `live_sessions` runs.
+/// The session `sql` selects, if any.
+fn one_session<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> ApiResult<Option<SessionRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    Ok(stmt.query_row(params, session_from_row).optional()?)
+}
+
+/// The sessions `sql` selects.
 fn query_sessions<P: rusqlite::Params>(
     conn: &Connection,
     sql: &str,
@@ -135,21 +145,21 @@ fn query_sessions<P: rusqlite::Params>(
 
 impl Sessions for Sqlite<'_> {
     fn session(&mut self, id: &str) -> ApiResult<Option<SessionRow>> {
-        let mut stmt = self.conn.prepare_cached(concat!(
+        let sql = concat!(
             "SELECT ",
             session_columns!(),
             " FROM sessions WHERE id = ?1"
-        ))?;
-        Ok(stmt.query_row([id], session_from_row).optional()?)
+        );
+        one_session(self.conn, sql, [id])
     }
 
     fn session_by_token_hash(&mut self, token_hash: &[u8]) -> ApiResult<Option<SessionRow>> {
-        let mut stmt = self.conn.prepare_cached(concat!(
+        let sql = concat!(
             "SELECT ",
             session_columns!(),
             " FROM sessions WHERE token_hash = ?1"
-        ))?;
-        Ok(stmt.query_row([token_hash], session_from_row).optional()?)
+        );
+        one_session(self.conn, sql, [token_hash])
     }
 
     fn live_sessions(&mut self, account_id: &str) -> ApiResult<Vec<SessionRow>> {
@@ -194,19 +204,13 @@ impl Sessions for Sqlite<'_> {
         account_id: &str,
         except: &str,
     ) -> ApiResult<Option<SessionRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                concat!(
-                    "SELECT ",
-                    session_columns!(),
-                    " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2
-                     ORDER BY last_active_at, created_at, rowid LIMIT 1"
-                ),
-                params![account_id, except],
-                session_from_row,
-            )
-            .optional()?)
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2
+             ORDER BY last_active_at, created_at, rowid LIMIT 1"
+        );
+        one_session(self.conn, sql, params![account_id, except])
     }
 
     fn mark_revoked(
@@ -338,13 +342,7 @@ mod tests {
     use crate::db::Db;
     use crate::hub::Hub;
     use crate::secrets;
-    use crate::store::Rng;
-
-    const DAY: Millis = 86_400_000;
-    const LIFETIMES: Lifetimes = Lifetimes {
-        idle_ms: 14 * DAY,
-        absolute_ms: 30 * DAY,
-    };
+    use crate::store::test_support::{Rng, DAY, LIFETIMES};
 
     /// A migrated database with one account, opened directly: these tests
     /// write rows no call would.
