@@ -70,6 +70,13 @@ impl Lifetimes {
     }
 }
 
+/// Drops history past its retention: revoked sessions, old flows, old events.
+pub fn prune(store: &mut dyn Store, now: Millis) -> ApiResult<()> {
+    store.prune_sessions(now - HISTORY_MS)?;
+    store.prune_flows(now - FLOW_RETENTION_MS)?;
+    store.prune_events(now - EVENT_RETENTION_MS)
+}
+
 /// What the store's tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -97,11 +104,4 @@ pub(crate) mod test_support {
             &from[(self.next() % from.len() as u64) as usize]
         }
     }
-}
-
-/// Drops history past its retention: revoked sessions, old flows, old events.
-pub fn prune(store: &mut dyn Store, now: Millis) -> ApiResult<()> {
-    store.prune_sessions(now - HISTORY_MS)?;
-    store.prune_flows(now - FLOW_RETENTION_MS)?;
-    store.prune_events(now - EVENT_RETENTION_MS)
 }
