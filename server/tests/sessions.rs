@@ -85,10 +85,7 @@ async fn me_answers_and_renames_the_account() {
 
     for token in [None, Some("lt1_not-a-token")] {
         let (status, body) = server.call(Method::GET, "/v1/me", token, None).await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::UNAUTHORIZED, json!("unauthenticated"))
-        );
+        assert_refused(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     let response = server
         .http
@@ -243,10 +240,7 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
         let (status, body) = server
             .post_json("/v1/sessions/current/heartbeat", &a.token, bad)
             .await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::BAD_REQUEST, json!("invalid_request"))
-        );
+        assert_refused(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     }
 }
 
@@ -325,10 +319,7 @@ async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
     }
     for bad in [json!(""), json!("x".repeat(65))] {
         let (status, body) = rename("current", bad).await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::BAD_REQUEST, json!("invalid_request"))
-        );
+        assert_refused(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     }
     assert_eq!(
         find(&server, &other.token, &other.session_id).await["device"]["name"],
@@ -612,10 +603,7 @@ async fn unknown_routes_and_methods_are_not_found() {
         );
     }
     let (status, body) = server.delete("/v1/sessions/ses_unknown", &a.token).await;
-    assert_eq!(
-        (status, body["error"].clone()),
-        (StatusCode::NOT_FOUND, json!("not_found"))
-    );
+    assert_refused(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]

@@ -161,23 +161,13 @@ impl Latchd {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut request = self.http.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        (status, headers, value)
+        call_at(&self.http, &self.base, method, path, token, body).await
+    }
+
+    /// The text of an unauthenticated GET of `url` (a page), whatever its status.
+    pub async fn text(&self, url: impl reqwest::IntoUrl) -> String {
+        let response = self.http.get(url).send().await.unwrap();
+        response.text().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -303,6 +293,35 @@ impl Latchd {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
+}
+
+/// Sends a request to the server at `base` (any latchd, also one started
+/// by hand); answers (status, headers, JSON body or Null).
+pub async fn call_at(
+    http: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut request = http.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    (status, headers, value)
 }
 
 impl Drop for Latchd {

@@ -17,7 +17,7 @@ pub mod pkce;
 mod smtp;
 mod sse;
 
-pub use latchd::{device, link_request, mobile_device, Latchd, Pending, Signed};
+pub use latchd::{call_at, device, link_request, mobile_device, Latchd, Pending, Signed};
 pub use mail::Mail;
 pub use smtp::SmtpServer;
 pub use sse::{EventStream, Frame};

@@ -12,10 +12,22 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
+use serde_json::Value;
+
 pub use latch_testkit::pkce::{challenge, new_verifier};
 pub use latch_testkit::{
     device, link_request, EventStream, Frame, Latchd as Server, Mail, Pending, Signed,
 };
+
+/// Asserts an answer was refused with `expected` and error `code`.
+#[track_caller]
+pub fn assert_refused(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_eq!(
+        (status, body["error"].clone()),
+        (expected, Value::from(code))
+    );
+}
 
 pub fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
