@@ -34,12 +34,7 @@ async fn email_link_starts_a_flow_and_sends_the_mail() {
     let before = Utc::now();
     let (status, body) = server.email_link(" Ada@Example.COM ", "Work laptop").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let keys: BTreeSet<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys_of(&body);
     assert_eq!(
         keys,
         BTreeSet::from(["flow_id", "expires_at", "resend_after"])
@@ -309,15 +304,9 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
 
     // Unknown flow, wrong code, a character outside the alphabet.
     let (p, code) = flow(&server, "a@example.com").await;
+    let bad = wrong(&code);
     expect(&server, "flw_unknown", &code, &p.verifier, "invalid_code").await;
-    expect(
-        &server,
-        &p.flow_id,
-        &wrong(&code),
-        &p.verifier,
-        "invalid_code",
-    )
-    .await;
+    expect(&server, &p.flow_id, &bad, &p.verifier, "invalid_code").await;
     expect(
         &server,
         &p.flow_id,
@@ -327,14 +316,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
     )
     .await;
     // Code is checked before the verifier.
-    expect(
-        &server,
-        &p.flow_id,
-        &wrong(&code),
-        &new_verifier(),
-        "invalid_code",
-    )
-    .await;
+    expect(&server, &p.flow_id, &bad, &new_verifier(), "invalid_code").await;
     expect(
         &server,
         &p.flow_id,
@@ -348,19 +330,13 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
     assert_eq!(status, StatusCode::OK);
     // Used: a second exchange, even with a wrong code, says used.
     expect(&server, &p.flow_id, &code, &p.verifier, "flow_used").await;
-    expect(&server, &p.flow_id, &wrong(&code), &p.verifier, "flow_used").await;
+    expect(&server, &p.flow_id, &bad, &p.verifier, "flow_used").await;
 
     // Locked after five failed tries, even with the right pair.
     let (p, code) = flow(&server, "b@example.com").await;
+    let bad = wrong(&code);
     for _ in 0..3 {
-        expect(
-            &server,
-            &p.flow_id,
-            &wrong(&code),
-            &p.verifier,
-            "invalid_code",
-        )
-        .await;
+        expect(&server, &p.flow_id, &bad, &p.verifier, "invalid_code").await;
     }
     for _ in 0..2 {
         expect(

@@ -103,18 +103,7 @@ async fn every_flag_is_also_an_env_var() {
 async fn seed_prints_one_line_per_device_and_the_tokens_work() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("seed.sqlite3");
-    let out = Command::new(env!("CARGO_BIN_EXE_latchd"))
-        .args([
-            "seed",
-            "--database",
-            database.to_str().unwrap(),
-            "--email",
-            "Demo@Example.com",
-            "--devices",
-            "8",
-        ])
-        .output()
-        .unwrap();
+    let out = seed(&database, "Demo@Example.com", "8");
     assert!(
         out.status.success(),
         "{}",
@@ -127,13 +116,7 @@ async fn seed_prints_one_line_per_device_and_the_tokens_work() {
         .collect();
     assert_eq!(lines.len(), 8);
     for line in &lines {
-        let mut keys: Vec<&str> = line
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort();
+        let keys: Vec<&str> = keys_of(line).into_iter().collect();
         assert_eq!(keys, ["device_name", "session_id", "session_token"]);
     }
     let server = Server::start(&["--database", database.to_str().unwrap()]);
@@ -150,18 +133,7 @@ async fn seed_prints_one_line_per_device_and_the_tokens_work() {
         .await;
     assert_eq!(me["email"], "demo@example.com");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_latchd"))
-        .args([
-            "seed",
-            "--database",
-            database.to_str().unwrap(),
-            "--email",
-            "not-an-email",
-            "--devices",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let out = seed(&database, "not-an-email", "1");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
 }
@@ -252,4 +224,13 @@ async fn sigterm_closes_streams_and_stops_cleanly() {
     assert!(status.success(), "{status:?}\n{}", server.log_text());
     assert!(stream.closes_within(Duration::from_secs(2)).await);
     assert!(server.log_text().contains("shutting down"));
+}
+
+/// `latchd seed --database <database> --email <email> --devices <devices>`.
+fn seed(database: &std::path::Path, email: &str, devices: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_latchd"))
+        .args(["seed", "--database", database.to_str().unwrap()])
+        .args(["--email", email, "--devices", devices])
+        .output()
+        .unwrap()
 }

@@ -47,7 +47,7 @@ async fn me_answers_and_renames_the_account() {
     let a = server.sign_in("ada.lovelace@example.com", "Laptop").await;
     let (status, me) = server.get("/v1/me", &a.token).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: BTreeSet<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys = keys_of(&me);
     assert_eq!(
         keys,
         BTreeSet::from(["id", "email", "display_name", "initials", "created_at"])
@@ -133,12 +133,7 @@ async fn the_list_puts_current_first_then_most_recently_active() {
         [true, false, false]
     );
     let first = &sessions[0];
-    let keys: BTreeSet<&str> = first
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys_of(first);
     assert_eq!(
         keys,
         BTreeSet::from([

@@ -29,6 +29,16 @@ pub fn assert_refused(status: StatusCode, body: &Value, expected: StatusCode, co
     );
 }
 
+/// The member names of a JSON object.
+pub fn keys_of(object: &Value) -> std::collections::BTreeSet<&str> {
+    object
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 pub fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
