@@ -30,13 +30,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{Hub, Outbox};
-use crate::store::sqlite::Sqlite;
+use crate::store::sqlite::{self, Sqlite};
 use crate::store::Store;
-
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_init.sql"),
-    include_str!("../migrations/0002_sessions_by_recency.sql"),
-];
 
 /// Work for the database thread.
 type Job = Box<dyn FnOnce() + Send>;
@@ -59,7 +54,7 @@ impl Db {
         }
         let mut conn = Connection::open(path)
             .with_context(|| format!("can't open the database {}", path.display()))?;
-        migrate(&mut conn)
+        sqlite::migrate(&mut conn)
             .with_context(|| format!("can't prepare the database {}", path.display()))?;
         // The statements of the hot paths stay prepared (rusqlite keeps 16).
         conn.set_prepared_statement_cache_capacity(64);
@@ -160,19 +155,4 @@ fn transaction<T>(
     let outbox = store.into_outbox();
     tx.commit()?;
     Ok((value, outbox))
-}
-
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
 }

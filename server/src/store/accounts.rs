@@ -2,7 +2,6 @@
 
 use latch_protocol::{initials, Account, AccountId};
 
-use super::Store;
 use crate::clock::{to_datetime, Millis};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
@@ -35,14 +34,18 @@ pub trait Accounts {
     fn set_display_name(&mut self, id: &str, display_name: &str) -> ApiResult<()>;
 }
 
-pub fn account(store: &mut dyn Store, id: &str) -> ApiResult<AccountRow> {
+pub fn account<S: Accounts + ?Sized>(store: &mut S, id: &str) -> ApiResult<AccountRow> {
     store
         .account_by_id(id)?
         .ok_or(ApiError::NotFound("No such account."))
 }
 
 /// The account of `email`, created on its first sign-in.
-pub fn account_for_email(store: &mut dyn Store, email: &str, now: Millis) -> ApiResult<AccountRow> {
+pub fn account_for_email<S: Accounts + ?Sized>(
+    store: &mut S,
+    email: &str,
+    now: Millis,
+) -> ApiResult<AccountRow> {
     if let Some(account) = store.account_by_email(email)? {
         return Ok(account);
     }
@@ -61,8 +64,8 @@ pub fn account_for_email(store: &mut dyn Store, email: &str, now: Millis) -> Api
     Ok(account)
 }
 
-pub fn rename_account(
-    store: &mut dyn Store,
+pub fn rename_account<S: Accounts + ?Sized>(
+    store: &mut S,
     id: &str,
     display_name: &str,
 ) -> ApiResult<AccountRow> {

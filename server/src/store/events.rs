@@ -6,6 +6,9 @@ use crate::clock::Millis;
 use crate::error::ApiResult;
 use crate::hub::StoredEvent;
 
+/// Events older than this can't be replayed; a client asking gets `resync`.
+pub const EVENT_RETENTION_MS: Millis = 86_400 * 1000;
+
 /// What a backend stores of events.
 pub trait EventLog {
     /// Appends an event to the log and queues it for the live streams, which

@@ -3,12 +3,21 @@
 
 use latch_protocol::{Device, SessionToken, TokenRequest};
 
+use super::accounts::Accounts;
 use super::accounts::{account_for_email, AccountRow};
+use super::events::EventLog;
 use super::sessions::{create_session, SessionRow};
-use super::{Lifetimes, Store, FLOW_LIFETIME_MS, MAX_FAILED_TRIES};
+use super::sessions::{Lifetimes, Sessions};
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
+
+/// How long a sign-in flow lives.
+pub const FLOW_LIFETIME_MS: Millis = 10 * 60 * 1000;
+/// Failed tries (code or verifier) before a flow locks.
+pub const MAX_FAILED_TRIES: i64 = 5;
+/// Flows are kept this long after they expire, for the per-email limits.
+pub(super) const FLOW_RETENTION_MS: Millis = 86_400 * 1000;
 
 /// A flow as stored. The code itself is never stored, only its hash.
 pub struct FlowRow {
@@ -49,8 +58,8 @@ pub struct NewFlow {
 }
 
 /// Starts a flow, superseding every open one for the same email.
-pub fn create_flow(
-    store: &mut dyn Store,
+pub fn create_flow<S: Flows + ?Sized>(
+    store: &mut S,
     email: &str,
     code_challenge: &str,
     device: &Device,
@@ -90,8 +99,8 @@ pub struct Exchanged {
 /// The try is counted *before* the code is checked (Ory Kratos' shape): there
 /// is no window in which a try was checked but not yet counted. Checks run in
 /// `docs/protocol.md`'s order: locked > used > expired > code > verifier.
-pub fn exchange(
-    store: &mut dyn Store,
+pub fn exchange<S: Flows + Accounts + Sessions + EventLog + ?Sized>(
+    store: &mut S,
     request: &TokenRequest,
     ip: &str,
     lifetimes: &Lifetimes,

@@ -2,7 +2,7 @@
 
 use latch_protocol::{Session, SessionList};
 
-use super::{Lifetimes, SessionRow};
+use super::sessions::{Lifetimes, SessionRow};
 use crate::clock::Timestamp;
 
 /// `GET /v1/sessions`' answer from `live_sessions`' rows: the caller's

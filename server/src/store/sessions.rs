@@ -5,10 +5,36 @@ use latch_protocol::{
     SessionToken,
 };
 
-use super::{Lifetimes, Store, MAX_LIVE_SESSIONS};
+use super::events::EventLog;
 use crate::clock::{to_datetime, Millis};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets;
+
+/// Live sessions an account may hold; the least recently active goes first.
+pub const MAX_LIVE_SESSIONS: i64 = 100;
+/// Two missed heartbeats (one a minute) turn a session idle.
+pub const IDLE_AFTER_MS: Millis = 120 * 1000;
+/// Revoked sessions stay this long as history.
+pub const HISTORY_MS: Millis = 30 * 86_400 * 1000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle_ms: Millis,
+    pub absolute_ms: Millis,
+}
+
+impl Lifetimes {
+    /// When a session expires, and why.
+    pub fn expiry(&self, created_at: Millis, last_active_at: Millis) -> (Millis, RevocationReason) {
+        let idle = last_active_at.saturating_add(self.idle_ms);
+        let absolute = created_at.saturating_add(self.absolute_ms);
+        if absolute <= idle {
+            (absolute, RevocationReason::ExpiredAbsolute)
+        } else {
+            (idle, RevocationReason::ExpiredIdle)
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -98,8 +124,8 @@ pub trait Sessions {
 
 /// Records a `session.created`/`.updated` event. Its stored data says
 /// `current: false`; each stream sets `current` for its own session.
-fn record(
-    store: &mut dyn Store,
+fn record<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     session: &SessionRow,
     lifetimes: &Lifetimes,
     now: Millis,
@@ -110,8 +136,8 @@ fn record(
 }
 
 /// A new live session, evicting the least recently active over the cap.
-pub fn create_session(
-    store: &mut dyn Store,
+pub fn create_session<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     account_id: &str,
     device: &Device,
     ip: &str,
@@ -143,8 +169,8 @@ pub fn create_session(
 
 /// Ends a live session and tells the account's streams. `at` is when it
 /// ended (for expiry, the moment it expired); `now` stamps the event.
-pub fn revoke(
-    store: &mut dyn Store,
+pub fn revoke<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     session: &SessionRow,
     reason: RevocationReason,
     by_device: Option<&str>,
@@ -170,8 +196,8 @@ pub fn revoke(
 /// `None`) all of them. Runs before every authenticated request and in the
 /// background sweep, so expiry never waits on the sweep. Returns how many
 /// sessions it changed.
-pub fn refresh(
-    store: &mut dyn Store,
+pub fn refresh<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     account_id: Option<&str>,
     lifetimes: &Lifetimes,
     now: Millis,
@@ -209,8 +235,8 @@ pub fn refresh(
 /// account first. `touch` moves `last_active_at` (authenticated non-GET
 /// calls). A refusal is the inner `Err`, so the caller commits the expiry it
 /// caused.
-pub fn authenticate(
-    store: &mut dyn Store,
+pub fn authenticate<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     token: &str,
     lifetimes: &Lifetimes,
     now: Millis,
@@ -240,8 +266,8 @@ pub fn authenticate(
     Ok(Ok(session))
 }
 
-pub fn heartbeat(
-    store: &mut dyn Store,
+pub fn heartbeat<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     session: &SessionRow,
     state: SessionState,
     lifetimes: &Lifetimes,
@@ -262,8 +288,8 @@ pub fn heartbeat(
     Ok(())
 }
 
-pub fn rename_session(
-    store: &mut dyn Store,
+pub fn rename_session<S: Sessions + EventLog + ?Sized>(
+    store: &mut S,
     session: &SessionRow,
     name: &str,
     lifetimes: &Lifetimes,

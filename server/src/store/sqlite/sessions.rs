@@ -339,18 +339,16 @@ mod tests {
     use rusqlite::Transaction;
 
     use super::*;
-    use crate::db::Db;
-    use crate::hub::Hub;
     use crate::secrets;
+    use crate::store::sqlite::migrate;
     use crate::store::test_support::{Rng, DAY, LIFETIMES};
 
     /// A migrated database with one account, opened directly: these tests
     /// write rows no call would.
     fn test_db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite3");
-        drop(Db::open(&path, Hub::new()).unwrap());
-        let conn = Connection::open(&path).unwrap();
+        let mut conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        migrate(&mut conn).unwrap();
         conn.execute(
             "INSERT INTO accounts (id, email, display_name, created_at)
              VALUES ('acc_1', 'a@example.com', 'a', 0)",
