@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Account, CodeVerifier, Device, FlowId, OneTimeCode, Session, SessionToken};
+use crate::account::Account;
+use crate::device::Device;
+use crate::ids::{CodeVerifier, FlowId, OneTimeCode, SessionToken};
+use crate::session::Session;
 
 /// The only PKCE method Latch accepts.
 pub const CODE_CHALLENGE_METHOD_S256: &str = "S256";

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Revocation;
+use crate::session::Revocation;
 
 /// The `error` member of every error body.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,7 +141,10 @@ impl utoipa::ToSchema for ErrorBody {
     ) {
         use utoipa::PartialSchema;
         schemas.push(("ErrorCode".into(), ErrorCode::schema()));
-        schemas.push(("RevocationReason".into(), crate::RevocationReason::schema()));
+        schemas.push((
+            "RevocationReason".into(),
+            crate::session::RevocationReason::schema(),
+        ));
     }
 }
 
@@ -149,21 +152,9 @@ impl utoipa::ToSchema for ErrorBody {
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for ErrorCode {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        string_enum(Self::ALL.iter().map(|c| c.as_str().to_owned()))
+        crate::schema::string_enum(Self::ALL.iter().map(|c| c.as_str().to_owned()))
     }
 }
 
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for ErrorCode {}
-
-/// A string schema of the given values.
-#[cfg(feature = "openapi")]
-pub(crate) fn string_enum(
-    values: impl IntoIterator<Item = String>,
-) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-        .into()
-}

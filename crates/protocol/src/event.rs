@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Revocation, Session, SessionId};
+use crate::ids::SessionId;
+use crate::session::{Revocation, Session};
 
 /// `data` of the `session.revoked` event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

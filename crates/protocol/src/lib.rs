@@ -14,6 +14,8 @@ mod email;
 mod error;
 mod event;
 mod ids;
+#[cfg(feature = "openapi")]
+mod schema;
 mod server;
 mod session;
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{SessionId, SessionToken};
+use crate::ids::{SessionId, SessionToken};
 
 /// `GET /v1/server`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Device, SessionId};
+use crate::device::Device;
+use crate::ids::SessionId;
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -134,7 +135,7 @@ impl RevocationReason {
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for RevocationReason {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::error::string_enum(Self::ALL.iter().map(|r| r.as_str().to_owned()))
+        crate::schema::string_enum(Self::ALL.iter().map(|r| r.as_str().to_owned()))
     }
 }
 

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::mail::Mail;
 use crate::pkce::{challenge, new_verifier};
-use crate::{latchd_binary, spawn, Mail};
+use crate::process::{latchd_binary, spawn};
 
 /// A latchd process with its own database, `--dev` unless started without,
 /// and the limits off unless `extra` (or the environment) sets them.

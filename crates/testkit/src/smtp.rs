@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::free_port;
+use crate::process::free_port;
 
 /// A real SMTP server: Python's aiosmtpd writing what it receives to a
 /// Maildir (installed by scripts/setup).

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::Latchd;
+use crate::latchd::Latchd;
 
 /// One frame of an SSE stream.
 #[derive(Debug, Clone)]
