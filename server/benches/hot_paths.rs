@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use latchd::clock::{duration_ms, Clock};
 use latchd::config::{parse_duration, SeedArgs};
 use latchd::db::Db;
-use latchd::events::Hub;
+use latchd::hub::Hub;
 use latchd::secrets;
 use latchd::store::{self, Lifetimes};
 
@@ -51,8 +51,8 @@ fn hot_paths(c: &mut Criterion) {
     // IMMEDIATE transaction.
     c.bench_function("authenticate", |b| {
         b.iter(|| {
-            db.write_blocking(|tx, outbox| {
-                store::authenticate(tx, outbox, black_box(&token), &lifetimes, now, false)
+            db.write_blocking(|store| {
+                store::authenticate(store, black_box(&token), &lifetimes, now, false)
             })
             .expect("the transaction")
             .expect("a live session")
@@ -60,21 +60,19 @@ fn hot_paths(c: &mut Criterion) {
     });
 
     let me = db
-        .write_blocking(|tx, outbox| {
-            store::authenticate(tx, outbox, &token, &lifetimes, now, false)
-        })
+        .write_blocking(|store| store::authenticate(store, &token, &lifetimes, now, false))
         .expect("the transaction")
         .expect("a live session");
 
     c.bench_function("live_sessions_query_100", |b| {
         b.iter(|| {
-            db.write_blocking(|tx, _| store::live_sessions(tx, black_box(&me.account_id)))
+            db.write_blocking(|store| store.live_sessions(black_box(&me.account_id)))
                 .expect("the query")
         })
     });
 
     let rows = db
-        .write_blocking(|tx, _| store::live_sessions(tx, &me.account_id))
+        .write_blocking(|store| store.live_sessions(&me.account_id))
         .expect("the query");
     assert_eq!(rows.len(), DEVICES as usize);
     // What the handler sends: the rows written straight to JSON.
@@ -89,10 +87,10 @@ fn hot_paths(c: &mut Criterion) {
     c.bench_function("get_sessions_100_without_http", |b| {
         b.iter(|| {
             let (me, rows) = db
-                .write_blocking(|tx, outbox| {
-                    let me = store::authenticate(tx, outbox, &token, &lifetimes, now, false)?
+                .write_blocking(|store| {
+                    let me = store::authenticate(store, &token, &lifetimes, now, false)?
                         .expect("a live session");
-                    let rows = store::live_sessions(tx, &me.account_id)?;
+                    let rows = store.live_sessions(&me.account_id)?;
                     Ok((me, rows))
                 })
                 .expect("the transaction");

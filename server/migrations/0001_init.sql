@@ -1,5 +1,5 @@
 -- Times are milliseconds since the Unix epoch, read through latchd's Clock.
--- Codes and tokens are stored only as SHA-256 hashes (DESIGN §4).
+-- Codes and tokens are stored only as SHA-256 hashes (SECURITY.md).
 
 CREATE TABLE accounts (
     id           TEXT PRIMARY KEY,

@@ -1,4 +1,4 @@
-//! Command line and environment (DESIGN §3): every flag is also
+//! Command line and environment (`docs/protocol.md`): every flag is also
 //! `LATCHD_<NAME>`.
 
 use std::net::SocketAddr;
@@ -109,36 +109,41 @@ fn parse_lifetime(s: &str) -> Result<Duration, String> {
 }
 
 /// Why the server refuses to start with these flags.
-pub fn check(args: &ServeArgs) -> Result<(), String> {
+pub fn check(args: &ServeArgs) -> anyhow::Result<()> {
     if !args.dev && args.smtp_url.is_none() {
-        return Err(
+        anyhow::bail!(
             "latchd has no way to send sign-in emails: pass --smtp-url smtp://host:port \
-                    to send real mail, or --dev for the built-in mailbox at /dev/mailbox"
-                .to_owned(),
+             to send real mail, or --dev for the built-in mailbox at /dev/mailbox"
         );
     }
     if args.dev && !args.listen.ip().is_loopback() {
-        return Err(format!(
+        anyhow::bail!(
             "--dev exposes a mailbox and a movable clock, so it listens only on loopback; \
              {} is not (use 127.0.0.1:PORT)",
             args.listen
-        ));
+        );
     }
     if let Some(smtp) = &args.smtp_url {
         if !matches!(smtp.scheme(), "smtp" | "smtps" | "smtp+starttls") {
-            return Err(format!(
+            anyhow::bail!(
                 "--smtp-url must start with smtp://, smtps:// or smtp+starttls://, not {}://",
                 smtp.scheme()
-            ));
+            );
         }
     }
     Ok(())
 }
 
-pub fn default_database() -> Result<PathBuf, String> {
-    directories::ProjectDirs::from("app", "latch", "latchd")
-        .map(|dirs| dirs.data_dir().join("latchd.sqlite3"))
-        .ok_or_else(|| "no home directory to keep the database in: pass --database FILE".to_owned())
+/// The database file: `--database`, else the platform data directory.
+pub fn database_path(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match flag {
+        Some(path) => Ok(path),
+        None => directories::ProjectDirs::from("app", "latch", "latchd")
+            .map(|dirs| dirs.data_dir().join("latchd.sqlite3"))
+            .ok_or_else(|| {
+                anyhow::anyhow!("no home directory to keep the database in: pass --database FILE")
+            }),
+    }
 }
 
 #[cfg(test)]
@@ -167,15 +172,21 @@ mod tests {
     #[test]
     fn needs_a_way_to_send_mail() {
         let cli = parse(&[]).unwrap();
-        assert!(check(&cli.serve).unwrap_err().contains("--smtp-url"));
+        assert!(check(&cli.serve)
+            .unwrap_err()
+            .to_string()
+            .contains("--smtp-url"));
         let cli = parse(&["--dev"]).unwrap();
-        assert_eq!(check(&cli.serve), Ok(()));
+        assert!(check(&cli.serve).is_ok());
         let cli = parse(&["--dev", "--listen", "0.0.0.0:8787"]).unwrap();
-        assert!(check(&cli.serve).unwrap_err().contains("loopback"));
+        assert!(check(&cli.serve)
+            .unwrap_err()
+            .to_string()
+            .contains("loopback"));
         let cli = parse(&["--smtp-url", "http://x"]).unwrap();
         assert!(check(&cli.serve).is_err());
         let cli = parse(&["--smtp-url", "smtp+starttls://u:p@mail.example.com:587"]).unwrap();
-        assert_eq!(check(&cli.serve), Ok(()));
+        assert!(check(&cli.serve).is_ok());
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! SQLite through rusqlite on tokio's blocking pool, one connection behind a
-//! mutex.
+//! SQLite through rusqlite: one connection behind a mutex, and one thread
+//! of its own that runs every database call (see the end of this note).
+//! Each transaction is handed to its caller as a `&mut dyn Store`
+//! (`store::sqlite`).
 //!
 //! Why rusqlite and one connection: SQLite runs one writer at a time anyway,
 //! and nearly every call here writes (authentication refreshes expiry, the
@@ -21,20 +23,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use anyhow::Context;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{ApiError, ApiResult};
-use crate::events::{Hub, StoredEvent};
-
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_init.sql"),
-    include_str!("../migrations/0002_sessions_by_recency.sql"),
-];
-
-/// Events committed by a transaction, published once it commits.
-pub type Outbox = Vec<StoredEvent>;
+use crate::hub::{Hub, Outbox};
+use crate::store::sqlite::{self, Sqlite};
+use crate::store::Store;
 
 /// Work for the database thread.
 type Job = Box<dyn FnOnce() + Send>;
@@ -50,15 +47,15 @@ pub struct Db {
 }
 
 impl Db {
-    pub fn open(path: &Path, hub: Hub) -> Result<Db, String> {
+    pub fn open(path: &Path, hub: Hub) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| format!("can't create {}: {e}", dir.display()))?;
+                .with_context(|| format!("can't create {}", dir.display()))?;
         }
         let mut conn = Connection::open(path)
-            .map_err(|e| format!("can't open the database {}: {e}", path.display()))?;
-        migrate(&mut conn)
-            .map_err(|e| format!("can't prepare the database {}: {e}", path.display()))?;
+            .with_context(|| format!("can't open the database {}", path.display()))?;
+        sqlite::migrate(&mut conn)
+            .with_context(|| format!("can't prepare the database {}", path.display()))?;
         // The statements of the hot paths stay prepared (rusqlite keeps 16).
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -71,7 +68,7 @@ impl Db {
                     let _ = catch_unwind(AssertUnwindSafe(job));
                 }
             })
-            .map_err(|e| format!("can't start the database thread: {e}"))?;
+            .context("can't start the database thread")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             hub,
@@ -104,20 +101,15 @@ impl Db {
     }
 
     /// Runs `f` in one IMMEDIATE transaction; commits when it returns `Ok`,
-    /// then publishes the events it recorded.
+    /// then publishes the events it recorded (still under the lock, so
+    /// streams see commit order).
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut Outbox) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut dyn Store) -> ApiResult<T> + Send + 'static,
     {
         self.run(move |conn, hub| {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
-            let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut outbox = Outbox::new();
-            let value = f(&tx, &mut outbox)?;
-            tx.commit()?;
+            let (value, outbox) = transaction(&mut *lock(conn)?, f)?;
             for event in outbox {
                 hub.publish(event);
             }
@@ -126,49 +118,41 @@ impl Db {
         .await
     }
 
-    /// Runs `f` on the connection without a write transaction.
+    /// Runs `f`, which only reads, on the connection without a transaction.
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut dyn Store) -> ApiResult<T> + Send + 'static,
     {
-        self.run(move |conn, _| {
-            let guard = conn
-                .lock()
-                .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
-            f(&guard)
-        })
-        .await
+        self.run(move |conn, _| f(&mut Sqlite::new(&*lock(conn)?)))
+            .await
     }
 
-    /// For `latchd seed`: the same transaction without a runtime.
+    /// For `latchd seed`: the same transaction without a runtime (and no
+    /// stream to tell).
     pub fn write_blocking<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, &mut Outbox) -> ApiResult<T>,
+        f: impl FnOnce(&mut dyn Store) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
-        let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut outbox = Outbox::new();
-        let value = f(&tx, &mut outbox)?;
-        tx.commit()?;
-        Ok(value)
+        transaction(&mut *lock(&self.conn)?, f).map(|(value, _)| value)
     }
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
+fn lock(conn: &Mutex<Connection>) -> ApiResult<MutexGuard<'_, Connection>> {
+    conn.lock()
+        .map_err(|_| ApiError::Internal("database lock poisoned".into()))
+}
+
+/// Runs `f` in one IMMEDIATE transaction, commits when it returns `Ok`, and
+/// gives back the events it recorded.
+fn transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut dyn Store) -> ApiResult<T>,
+) -> ApiResult<(T, Outbox)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut store = Sqlite::new(&tx);
+    let value = f(&mut store)?;
+    let outbox = store.into_outbox();
+    tx.commit()?;
+    Ok((value, outbox))
 }

@@ -1,6 +1,6 @@
-//! The one error type of the HTTP layer: each variant is a row of DESIGN §3's
-//! error table, and `IntoResponse` is the only place that turns one into a
-//! status and a flat `{error, message, …}` body.
+//! The one error type of the HTTP layer: each variant is a row of
+//! `docs/protocol.md`'s error table, and `IntoResponse` is the only place
+//! that turns one into a status and a flat `{error, message, …}` body.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ pub enum ApiError {
 
 fn revoked_message(r: &Revocation) -> String {
     let by = r.by_device.as_deref().unwrap_or("another device");
-    match r.reason {
+    match &r.reason {
         RevocationReason::LoggedOut => "This device logged out.".to_owned(),
         RevocationReason::Terminated => format!("This device was terminated from {by}."),
         RevocationReason::LoggedOutOthers => {
@@ -54,6 +54,8 @@ fn revoked_message(r: &Revocation) -> String {
         RevocationReason::Evicted => {
             "Signed out because the account reached its limit of signed-in devices.".to_owned()
         }
+        // latchd records only the reasons it knows; this is for completeness.
+        RevocationReason::Unknown(_) => "Signed out by the server.".to_owned(),
     }
 }
 

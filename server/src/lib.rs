@@ -1,116 +1,39 @@
 //! `latchd`, Latch's reference account server: passwordless sign-in by
 //! emailed link or code, sessions per device, four ways to sign out, and a
-//! live event stream — the whole of DESIGN §3 over axum and SQLite.
+//! live event stream — the whole of `docs/protocol.md` over axum and SQLite.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use tokio::sync::watch;
 
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod events;
 mod html;
 pub mod http;
+pub mod hub;
 pub mod limits;
 pub mod mail;
 pub mod secrets;
 pub mod seed;
+pub mod state;
 pub mod store;
 
 use clock::{duration_ms, Clock};
 use config::ServeArgs;
 use db::Db;
-use error::ApiResult;
-use events::Hub;
+use hub::Hub;
 use limits::IpLimiter;
 use mail::{DevMailbox, Mailer};
-use store::{Lifetimes, SessionRow};
+pub use state::{AppState, Inner};
+use store::Lifetimes;
 
-/// How often expiry and idleness are swept (DESIGN: at least once a minute).
+/// How often expiry and idleness are swept (`docs/protocol.md`: at least once a minute).
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
-
-/// What every handler reads.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub db: Db,
-    pub clock: Arc<Clock>,
-    pub lifetimes: Lifetimes,
-    pub config: ServeArgs,
-    pub mailer: Mailer,
-    pub ip_limiter: IpLimiter,
-    pub log_salt: secrets::LogSalt,
-    pub shutdown: watch::Receiver<bool>,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn now_ms(&self) -> clock::Millis {
-        self.clock.now_ms()
-    }
-
-    /// Authenticates `token` and runs `f` in the same transaction, so what a
-    /// session does and whether it is still live can't drift apart.
-    pub async fn as_session<T, F>(&self, token: String, touch: bool, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(
-                &rusqlite::Transaction<'_>,
-                &mut db::Outbox,
-                &SessionRow,
-                clock::Millis,
-            ) -> ApiResult<T>
-            + Send
-            + 'static,
-    {
-        let lifetimes = self.lifetimes;
-        let now = self.now_ms();
-        self.db
-            .write(move |tx, outbox| {
-                match store::authenticate(tx, outbox, &token, &lifetimes, now, touch)? {
-                    Ok(me) => f(tx, outbox, &me, now).map(Ok),
-                    Err(refusal) => Ok(Err(refusal)),
-                }
-            })
-            .await?
-    }
-
-    /// Expires, idles and prunes; what the background sweep and `POST
-    /// /dev/clock` run.
-    pub async fn sweep(&self) -> ApiResult<()> {
-        let lifetimes = self.lifetimes;
-        let now = self.now_ms();
-        self.ip_limiter.prune(now);
-        self.db.hub().prune();
-        self.db
-            .write(move |tx, outbox| {
-                store::refresh(tx, outbox, None, &lifetimes, now)?;
-                store::prune(tx, now)
-            })
-            .await
-    }
-
-    pub fn tag(&self, id: &str) -> String {
-        self.log_salt.tag(id)
-    }
-}
-
-/// The database file: `--database`, else the platform data directory.
-pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
-    flag.map(Ok).unwrap_or_else(config::default_database)
-}
 
 /// Builds the state from flags; fails with a message a person can act on.
 /// `local` is the bound address (the default public URL names its real port,
@@ -119,14 +42,14 @@ pub fn build_state(
     args: ServeArgs,
     local: SocketAddr,
     shutdown: watch::Receiver<bool>,
-) -> Result<AppState, String> {
+) -> anyhow::Result<AppState> {
     let public_url = match &args.public_url {
         Some(url) => url.clone(),
         None => format!("http://{local}/")
             .parse()
-            .map_err(|e| format!("can't derive --public-url from --listen: {e}"))?,
+            .context("can't derive --public-url from --listen")?,
     };
-    let db = Db::open(&database_path(args.database.clone())?, Hub::new())?;
+    let db = Db::open(&config::database_path(args.database.clone())?, Hub::new())?;
     let clock = Arc::new(Clock::default());
     let mailbox = args.dev.then(DevMailbox::default);
     let mailer = Mailer::new(
@@ -153,13 +76,13 @@ pub fn build_state(
 
 /// Serves until SIGINT or SIGTERM, then closes event streams and finishes
 /// the requests in flight.
-pub async fn serve(args: ServeArgs) -> Result<(), String> {
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config::check(&args)?;
     let (stop, shutdown) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| format!("can't listen on {}: {e}", args.listen))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("can't listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
     let state = build_state(args, local, shutdown)?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
@@ -194,7 +117,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         let _ = stop.send(true);
     })
     .await
-    .map_err(|e| format!("server error: {e}"))
+    .context("server error")
 }
 
 async fn shutdown_signal() {

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use latch_protocol::{format_code, DevMail, Device};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -120,11 +121,9 @@ impl Mailer {
         smtp_url: Option<&Url>,
         mailbox: Option<DevMailbox>,
         clock: Arc<Clock>,
-    ) -> Result<Mailer, String> {
-        let from: Mailbox = from.parse().map_err(|e| {
-            format!(
-                "--mail-from {from:?} is not an address like \"Latch <no-reply@example.com>\": {e}"
-            )
+    ) -> anyhow::Result<Mailer> {
+        let from: Mailbox = from.parse().with_context(|| {
+            format!("--mail-from {from:?} is not an address like \"Latch <no-reply@example.com>\"")
         })?;
         let smtp = smtp_url.map(smtp_transport).transpose()?;
         Ok(Mailer {
@@ -208,13 +207,13 @@ async fn deliver(smtp: Smtp, message: Message) {
     }
 }
 
-fn smtp_transport(url: &Url) -> Result<Smtp, String> {
-    let host = url.host_str().ok_or("--smtp-url has no host")?;
+fn smtp_transport(url: &Url) -> anyhow::Result<Smtp> {
+    let host = url.host_str().context("--smtp-url has no host")?;
     let builder = match url.scheme() {
         "smtp" => Smtp::builder_dangerous(host),
-        "smtps" => Smtp::relay(host).map_err(|e| format!("--smtp-url: {e}"))?,
-        "smtp+starttls" => Smtp::starttls_relay(host).map_err(|e| format!("--smtp-url: {e}"))?,
-        other => return Err(format!("--smtp-url: unknown scheme {other}://")),
+        "smtps" => Smtp::relay(host).context("--smtp-url")?,
+        "smtp+starttls" => Smtp::starttls_relay(host).context("--smtp-url")?,
+        other => anyhow::bail!("--smtp-url: unknown scheme {other}://"),
     };
     let mut builder = builder.timeout(Some(Duration::from_secs(15)));
     if let Some(port) = url.port() {
@@ -222,8 +221,7 @@ fn smtp_transport(url: &Url) -> Result<Smtp, String> {
     }
     if !url.username().is_empty() {
         let decode = |s: &str| {
-            percent_decode(s)
-                .ok_or_else(|| "--smtp-url: the user or password is not valid UTF-8".to_owned())
+            percent_decode(s).context("--smtp-url: the user or password is not valid UTF-8")
         };
         let user = decode(url.username())?;
         let password = decode(url.password().unwrap_or(""))?;

@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use latchd::config::{Cli, Command};
 
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Seed(args)) => latchd::seed::run(args).and_then(|sessions| {
             for session in sessions {
-                let line = serde_json::to_string(&session).map_err(|e| e.to_string())?;
+                let line = serde_json::to_string(&session)?;
                 println!("{line}");
             }
             Ok(())
@@ -30,13 +31,14 @@ fn main() -> ExitCode {
             .enable_all()
             .max_blocking_threads(8)
             .build()
-            .map_err(|e| format!("can't start the runtime: {e}"))
+            .context("can't start the runtime")
             .and_then(|runtime| runtime.block_on(latchd::serve(cli.serve))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("latchd: {message}");
+        Err(error) => {
+            // `:#` writes the causes too: "can't open the database …: why".
+            eprintln!("latchd: {error:#}");
             ExitCode::FAILURE
         }
     }

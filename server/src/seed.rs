@@ -4,10 +4,12 @@
 
 use latch_protocol::{normalize_email, AppKind, Device, Platform, SeededSession, SessionId};
 
+use anyhow::Context;
+
 use crate::clock::{duration_ms, Clock};
-use crate::config::{parse_duration, SeedArgs};
+use crate::config::{database_path, parse_duration, SeedArgs};
 use crate::db::Db;
-use crate::events::Hub;
+use crate::hub::Hub;
 use crate::store::{self, Lifetimes};
 
 const DEVICES: [(&str, Platform, &str, AppKind); 6] = [
@@ -24,20 +26,20 @@ const DEVICES: [(&str, Platform, &str, AppKind); 6] = [
     ("Firefox", Platform::Web, "Firefox 132", AppKind::Web),
 ];
 
-pub fn run(args: SeedArgs) -> Result<Vec<SeededSession>, String> {
-    let email = normalize_email(&args.email).map_err(|e| format!("--email: {e}"))?;
-    let path = crate::database_path(args.database)?;
+pub fn run(args: SeedArgs) -> anyhow::Result<Vec<SeededSession>> {
+    let email = normalize_email(&args.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let path = database_path(args.database)?;
     let db = Db::open(&path, Hub::new())?;
     let clock = Clock::default();
     // Only the stored events' `expires_at` depends on these; the server
     // recomputes expiry from its own flags on every read.
     let lifetimes = Lifetimes {
-        idle_ms: duration_ms(parse_duration("14d")?),
-        absolute_ms: duration_ms(parse_duration("30d")?),
+        idle_ms: duration_ms(parse_duration("14d").map_err(anyhow::Error::msg)?),
+        absolute_ms: duration_ms(parse_duration("30d").map_err(anyhow::Error::msg)?),
     };
     let now = clock.now_ms();
-    db.write_blocking(|tx, outbox| {
-        let account = store::account_for_email(tx, &email, now)?;
+    db.write_blocking(|store| {
+        let account = store::account_for_email(store, &email, now)?;
         (0..args.devices as usize)
             .map(|i| {
                 let (name, platform, os, app) = DEVICES[i % DEVICES.len()];
@@ -56,8 +58,7 @@ pub fn run(args: SeedArgs) -> Result<Vec<SeededSession>, String> {
                 // Spread the devices' activity so lists have a believable order.
                 let at = now - i64::try_from(i).unwrap_or(0) * 37 * 60_000;
                 let (token, row) = store::create_session(
-                    tx,
-                    outbox,
+                    store,
                     &account.id,
                     &device,
                     "127.0.0.1",
@@ -72,5 +73,5 @@ pub fn run(args: SeedArgs) -> Result<Vec<SeededSession>, String> {
             })
             .collect()
     })
-    .map_err(|e| format!("can't seed {}: {e}", path.display()))
+    .with_context(|| format!("can't seed {}", path.display()))
 }

@@ -1,4 +1,4 @@
-//! DESIGN §4's promises, each a test named by its OWASP ASVS 4.0.3
+//! SECURITY.md's promises, each a test named by its OWASP ASVS 4.0.3
 //! requirement, against the real latchd binary. Others live beside the
 //! behaviour they pin (`cargo test -p latchd asvs_` runs them all):
 //!
@@ -135,7 +135,7 @@ async fn asvs_2_7_6_codes_are_random_40_bits_and_never_repeat() {
 }
 
 /// V3.2.1, V3.2.2: every sign-in makes a new session token with at least 64
-/// bits of entropy (ours: 256 random bits, DESIGN asks ≥ 128). 300 real
+/// bits of entropy (ours: 256 random bits, SECURITY.md asks ≥ 128). 300 real
 /// tokens: shape, no repeats, bytes and bits spread as a random source's.
 #[tokio::test]
 async fn asvs_3_2_2_session_tokens_are_random_256_bits_and_never_repeat() {
@@ -182,7 +182,7 @@ async fn asvs_3_2_2_session_tokens_are_random_256_bits_and_never_repeat() {
     assert!(worst < 50, "a bit position is biased by {worst} of {n}");
 }
 
-/// V2.7.5 (and DESIGN §4 for tokens and verifiers): the database keeps only
+/// V2.7.5 (and SECURITY.md for tokens and verifiers): the database keeps only
 /// hashes. After 100 sign-ins and 20 flows still pending, the SQLite file
 /// and its WAL hold no code, verifier or token in any form (raw, without the
 /// hyphen, lower-case, percent-encoded) — but do hold the tokens' hashes,
@@ -409,7 +409,7 @@ async fn asvs_2_2_1_known_and_unknown_emails_answer_alike_in_shape_and_time() {
     assert!(gap < Duration::from_millis(25), "medians differ by {gap:?}");
 }
 
-/// V3.3.1 (and DESIGN §4): a sign-out takes effect on the very next
+/// V3.3.1 (and SECURITY.md): a sign-out takes effect on the very next
 /// request — no cache, no grace — and the signed-out device's event stream
 /// hears why, then ends. For each of the four ways to sign out.
 #[tokio::test]
@@ -432,42 +432,17 @@ async fn asvs_3_3_1_revocation_is_immediate_on_the_next_request_and_on_the_strea
             .unwrap();
         let started = Instant::now();
         let (status, body) = match reason {
-            "logged_out" => {
-                server
-                    .call(
-                        Method::DELETE,
-                        "/v1/sessions/current",
-                        Some(&victim.token),
-                        None,
-                    )
-                    .await
-            }
+            "logged_out" => server.delete("/v1/sessions/current", &victim.token).await,
             "terminated" => {
                 let path = format!("/v1/sessions/{}", victim.session_id);
-                server
-                    .call(Method::DELETE, &path, Some(&actor.token), None)
-                    .await
+                server.delete(&path, &actor.token).await
             }
             "logged_out_others" => {
                 server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-others",
-                        Some(&actor.token),
-                        None,
-                    )
+                    .post("/v1/sessions/revoke-others", &actor.token)
                     .await
             }
-            _ => {
-                server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-all",
-                        Some(&actor.token),
-                        None,
-                    )
-                    .await
-            }
+            _ => server.post("/v1/sessions/revoke-all", &actor.token).await,
         };
         assert!(status.is_success(), "{reason}: {status} {body}");
         let (status, body) = server.get("/v1/sessions", &victim.token).await;

@@ -32,25 +32,9 @@ async fn server_info_answers_version_and_lifetimes() {
 async fn email_link_starts_a_flow_and_sends_the_mail() {
     let server = Server::start(&["--email-link-interval", "60s"]);
     let before = Utc::now();
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v1/auth/email-link",
-            None,
-            Some(link_request(
-                " Ada@Example.COM ",
-                "Work laptop",
-                &challenge(&new_verifier()),
-            )),
-        )
-        .await;
+    let (status, body) = server.email_link(" Ada@Example.COM ", "Work laptop").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let keys: BTreeSet<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys_of(&body);
     assert_eq!(
         keys,
         BTreeSet::from(["flow_id", "expires_at", "resend_after"])
@@ -78,15 +62,7 @@ async fn email_link_starts_a_flow_and_sends_the_mail() {
             && html.contains("Work laptop")
             && html.contains("/auth/open?flow=")
     );
-    let page: String = server
-        .http
-        .get(server.url("/dev/mailbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page: String = server.text(server.url("/dev/mailbox")).await;
     assert!(page.contains("Dev mailbox") && page.contains(&parsed.code));
 }
 
@@ -213,18 +189,7 @@ async fn emails_differing_in_case_are_one_account() {
 async fn asvs_2_2_1_per_email_interval_answers_429_with_retry_after() {
     let server = Server::start(&["--email-link-interval", "60s", "--email-link-per-hour", "0"]);
     server.request_link("ada@example.com", "Laptop").await;
-    let (status, headers, body) = server
-        .call_full(
-            Method::POST,
-            "/v1/auth/email-link",
-            None,
-            Some(link_request(
-                "ADA@example.com",
-                "Laptop",
-                &challenge(&new_verifier()),
-            )),
-        )
-        .await;
+    let (status, headers, body) = server.email_link_full("ADA@example.com", "Laptop").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "rate_limited");
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -242,18 +207,7 @@ async fn asvs_2_2_1_per_email_hourly_cap_counts_only_sent_links() {
     server.advance_clock("10m").await;
     server.request_link("ada@example.com", "Laptop").await;
     for _ in 0..3 {
-        let (status, headers, _) = server
-            .call_full(
-                Method::POST,
-                "/v1/auth/email-link",
-                None,
-                Some(link_request(
-                    "ada@example.com",
-                    "L",
-                    &challenge(&new_verifier()),
-                )),
-            )
-            .await;
+        let (status, headers, _) = server.email_link_full("ada@example.com", "L").await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(
@@ -350,15 +304,9 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
 
     // Unknown flow, wrong code, a character outside the alphabet.
     let (p, code) = flow(&server, "a@example.com").await;
+    let bad = wrong(&code);
     expect(&server, "flw_unknown", &code, &p.verifier, "invalid_code").await;
-    expect(
-        &server,
-        &p.flow_id,
-        &wrong(&code),
-        &p.verifier,
-        "invalid_code",
-    )
-    .await;
+    expect(&server, &p.flow_id, &bad, &p.verifier, "invalid_code").await;
     expect(
         &server,
         &p.flow_id,
@@ -368,14 +316,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
     )
     .await;
     // Code is checked before the verifier.
-    expect(
-        &server,
-        &p.flow_id,
-        &wrong(&code),
-        &new_verifier(),
-        "invalid_code",
-    )
-    .await;
+    expect(&server, &p.flow_id, &bad, &new_verifier(), "invalid_code").await;
     expect(
         &server,
         &p.flow_id,
@@ -389,19 +330,13 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
     assert_eq!(status, StatusCode::OK);
     // Used: a second exchange, even with a wrong code, says used.
     expect(&server, &p.flow_id, &code, &p.verifier, "flow_used").await;
-    expect(&server, &p.flow_id, &wrong(&code), &p.verifier, "flow_used").await;
+    expect(&server, &p.flow_id, &bad, &p.verifier, "flow_used").await;
 
     // Locked after five failed tries, even with the right pair.
     let (p, code) = flow(&server, "b@example.com").await;
+    let bad = wrong(&code);
     for _ in 0..3 {
-        expect(
-            &server,
-            &p.flow_id,
-            &wrong(&code),
-            &p.verifier,
-            "invalid_code",
-        )
-        .await;
+        expect(&server, &p.flow_id, &bad, &p.verifier, "invalid_code").await;
     }
     for _ in 0..2 {
         expect(
@@ -439,10 +374,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
         let (status, answer) = server
             .call(Method::POST, "/v1/auth/token", None, Some(body))
             .await;
-        assert_eq!(
-            (status, answer["error"].clone()),
-            (StatusCode::BAD_REQUEST, json!("invalid_request"))
-        );
+        assert_refused(status, &answer, StatusCode::BAD_REQUEST, "invalid_request");
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures::StreamExt;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SOON: Duration = Duration::from_secs(1);
@@ -39,12 +39,7 @@ async fn a_terminated_device_hears_why_within_a_second_then_its_stream_ends() {
 
         let started = Instant::now();
         let (status, _) = server
-            .call(
-                Method::DELETE,
-                &format!("/v1/sessions/{}", b.session_id),
-                Some(&a.token),
-                None,
-            )
+            .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let frame = b_stream.next(SOON).await.expect("B hears it within 1 s");
@@ -103,11 +98,10 @@ async fn created_and_updated_events_mark_current_only_on_the_sessions_own_stream
     assert_eq!(created.data["device"], device("B"));
 
     server
-        .call(
-            Method::PATCH,
+        .patch(
             "/v1/sessions/current",
-            Some(&b.token),
-            Some(json!({"device_name": "B renamed"})),
+            &b.token,
+            json!({"device_name": "B renamed"}),
         )
         .await;
     for (stream, current) in [(&mut a_stream, false), (&mut b_stream, true)] {
@@ -123,11 +117,10 @@ async fn created_and_updated_events_mark_current_only_on_the_sessions_own_stream
     }
     // A state change is an update; a heartbeat that changes nothing is not.
     let heartbeat = |state: &'static str| {
-        server.call(
-            Method::POST,
+        server.post_json(
             "/v1/sessions/current/heartbeat",
-            Some(&b.token),
-            Some(json!({"state": state})),
+            &b.token,
+            json!({"state": state}),
         )
     };
     heartbeat("active").await;
@@ -166,12 +159,7 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
     drop(stream);
     let c = server.sign_in("ada@example.com", "C").await;
     server
-        .call(
-            Method::DELETE,
-            &format!("/v1/sessions/{}", b.session_id),
-            Some(&a.token),
-            None,
-        )
+        .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
         .await;
 
     let mut resumed = EventStream::open(&server, &a.token, first.id.as_deref())
@@ -216,11 +204,10 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
             "{stale}"
         );
         server
-            .call(
-                Method::PATCH,
+            .patch(
                 "/v1/sessions/current",
-                Some(&a.token),
-                Some(json!({"device_name": format!("A {stale}")})),
+                &a.token,
+                json!({"device_name": format!("A {stale}")}),
             )
             .await;
         let live = stream
@@ -246,14 +233,7 @@ async fn expiry_is_swept_and_announced_to_the_account() {
     let mut a_stream = EventStream::open(&server, &a.token, None).await.unwrap();
     let mut b_stream = EventStream::open(&server, &b.token, None).await.unwrap();
     server.advance_clock("59m").await;
-    server
-        .call(
-            Method::POST,
-            "/v1/sessions/current/heartbeat",
-            Some(&a.token),
-            Some(json!({"state": "active"})),
-        )
-        .await;
+    server.heartbeat(&a.token, "active").await;
     // Nobody asks about B: the sweep that /dev/clock runs finds it.
     server.advance_clock("2m").await;
     for stream in [&mut a_stream, &mut b_stream] {
@@ -284,14 +264,7 @@ async fn log_out_everywhere_ends_every_stream_with_its_reason() {
             EventStream::open(&server, &s.token, None).await.unwrap(),
         ));
     }
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v1/sessions/revoke-all",
-            Some(&a.token),
-            None,
-        )
-        .await;
+    let (status, body) = server.post("/v1/sessions/revoke-all", &a.token).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"revoked": 3})));
     for (own, stream) in &mut streams {
         let mut heard = Vec::new();

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::*;
+use latch_testkit::call_at;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -92,32 +93,12 @@ async fn a_locked_database_answers_503_to_every_write_and_writes_nothing() {
 
     // Each waits out the 5 s busy timeout, then answers 503 unavailable.
     let started = Instant::now();
-    let calls = [
-        (
-            Method::POST,
-            "/v1/auth/email-link".to_owned(),
-            None,
-            Some(link_request(
-                "bob@example.com",
-                "D",
-                &challenge(&new_verifier()),
-            )),
-        ),
-        (
-            Method::POST,
-            "/v1/auth/token".to_owned(),
-            None,
-            Some(
-                json!({"flow_id": pending.flow_id, "code": mail.code, "code_verifier": pending.verifier}),
-            ),
-        ),
-        (
-            Method::DELETE,
-            format!("/v1/sessions/{}", b.session_id),
-            Some(a.token.as_str()),
-            None,
-        ),
-    ];
+    let calls = sign_in_writes(&pending, &mail).into_iter().chain([(
+        Method::DELETE,
+        format!("/v1/sessions/{}", b.session_id),
+        Some(a.token.as_str()),
+        None,
+    )]);
     for (method, path, token, body) in calls {
         let (status, answer) = server.call(method.clone(), &path, token, body).await;
         assert_eq!(
@@ -204,48 +185,9 @@ async fn a_read_only_database_answers_503_to_writes_and_is_left_as_it_was() {
     let log = server.dir.path().join("read-only.log");
     let (mut child, base) = latch_testkit::spawn(std::path::Path::new(binary), &args, &[], &log);
     let http = reqwest::Client::new();
-    let call =
-        |method: Method, path: &str, token: Option<&str>, body: Option<serde_json::Value>| {
-            let mut request = http.request(method, format!("{base}{path}"));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            async move {
-                let response = request.send().await.unwrap();
-                let status = response.status();
-                (
-                    status,
-                    response
-                        .json::<serde_json::Value>()
-                        .await
-                        .unwrap_or_default(),
-                )
-            }
-        };
-    let (status, _) = call(Method::GET, "/v1/server", None, None).await;
+    let (status, _, _) = call_at(&http, &base, Method::GET, "/v1/server", None, None).await;
     assert_eq!(status, StatusCode::OK, "it starts and says what it can");
-    let writes = [
-        (
-            Method::POST,
-            "/v1/auth/email-link".to_owned(),
-            None,
-            Some(link_request(
-                "bob@example.com",
-                "D",
-                &challenge(&new_verifier()),
-            )),
-        ),
-        (
-            Method::POST,
-            "/v1/auth/token".to_owned(),
-            None,
-            Some(
-                json!({"flow_id": pending.flow_id, "code": mail.code, "code_verifier": pending.verifier}),
-            ),
-        ),
+    let writes = sign_in_writes(&pending, &mail).into_iter().chain([
         (
             Method::PATCH,
             "/v1/me".to_owned(),
@@ -258,9 +200,9 @@ async fn a_read_only_database_answers_503_to_writes_and_is_left_as_it_was() {
             Some(a.token.as_str()),
             None,
         ),
-    ];
+    ]);
     for (method, path, token, body) in writes {
-        let (status, answer) = call(method.clone(), &path, token, body).await;
+        let (status, _, answer) = call_at(&http, &base, method.clone(), &path, token, body).await;
         assert_eq!(
             (status, answer["error"].as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
@@ -298,4 +240,32 @@ async fn a_read_only_database_answers_503_to_writes_and_is_left_as_it_was() {
         .exchange(&pending.flow_id, &mail.code, &pending.verifier)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The two writes of a sign-in: asking for a link, and exchanging the
+/// pending flow's code. Then a test's own, as (method, path, token, body).
+fn sign_in_writes<'a>(
+    pending: &Pending,
+    mail: &Mail,
+) -> [(Method, String, Option<&'a str>, Option<serde_json::Value>); 2] {
+    [
+        (
+            Method::POST,
+            "/v1/auth/email-link".to_owned(),
+            None,
+            Some(link_request(
+                "bob@example.com",
+                "D",
+                &challenge(&new_verifier()),
+            )),
+        ),
+        (
+            Method::POST,
+            "/v1/auth/token".to_owned(),
+            None,
+            Some(
+                json!({"flow_id": pending.flow_id, "code": mail.code, "code_verifier": pending.verifier}),
+            ),
+        ),
+    ]
 }

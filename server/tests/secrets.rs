@@ -1,4 +1,4 @@
-//! DESIGN §4: no token, code or verifier reaches latchd's log (at trace
+//! SECURITY.md: no token, code or verifier reaches latchd's log (at trace
 //! level, hyper and tower_http included) or its database files, in any form.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -50,29 +50,10 @@ async fn no_secret_reaches_the_log_or_the_database() {
     let mut stream = EventStream::open(&server, &tokens[1], None).await.unwrap();
     server.get("/v1/sessions", &tokens[0]).await;
     server
-        .call(
-            Method::PATCH,
-            "/v1/me",
-            Some(&tokens[0]),
-            Some(json!({"display_name": "Ada"})),
-        )
+        .patch("/v1/me", &tokens[0], json!({"display_name": "Ada"}))
         .await;
-    server
-        .call(
-            Method::POST,
-            "/v1/sessions/current/heartbeat",
-            Some(&tokens[0]),
-            Some(json!({"state": "idle"})),
-        )
-        .await;
-    server
-        .call(
-            Method::POST,
-            "/v1/sessions/revoke-others",
-            Some(&tokens[0]),
-            None,
-        )
-        .await;
+    server.heartbeat(&tokens[0], "idle").await;
+    server.post("/v1/sessions/revoke-others", &tokens[0]).await;
     assert_eq!(
         stream
             .next_named("session.revoked", std::time::Duration::from_secs(1))
@@ -82,14 +63,7 @@ async fn no_secret_reaches_the_log_or_the_database() {
         "session.revoked"
     );
     server.get("/v1/me", &tokens[1]).await; // a revoked token, refused
-    server
-        .call(
-            Method::DELETE,
-            "/v1/sessions/current",
-            Some(&tokens[0]),
-            None,
-        )
-        .await;
+    server.delete("/v1/sessions/current", &tokens[0]).await;
     server.get("/v1/me", "lt1_an-unknown-token").await;
     // A request with the code in a query string the server can't use.
     server

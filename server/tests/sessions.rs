@@ -47,7 +47,7 @@ async fn me_answers_and_renames_the_account() {
     let a = server.sign_in("ada.lovelace@example.com", "Laptop").await;
     let (status, me) = server.get("/v1/me", &a.token).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: BTreeSet<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys = keys_of(&me);
     assert_eq!(
         keys,
         BTreeSet::from(["id", "email", "display_name", "initials", "created_at"])
@@ -57,14 +57,7 @@ async fn me_answers_and_renames_the_account() {
         (Some("ada.lovelace"), Some("AL"))
     );
 
-    let rename = |name: Value| {
-        server.call(
-            Method::PATCH,
-            "/v1/me",
-            Some(&a.token),
-            Some(json!({"display_name": name})),
-        )
-    };
+    let rename = |name: Value| server.patch("/v1/me", &a.token, json!({"display_name": name}));
     let (status, renamed) = rename(json!("  Grace Hopper ")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -92,10 +85,7 @@ async fn me_answers_and_renames_the_account() {
 
     for token in [None, Some("lt1_not-a-token")] {
         let (status, body) = server.call(Method::GET, "/v1/me", token, None).await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::UNAUTHORIZED, json!("unauthenticated"))
-        );
+        assert_refused(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     let response = server
         .http
@@ -114,14 +104,7 @@ async fn the_list_puts_current_first_then_most_recently_active() {
     let b = server.sign_in("ada@example.com", "B").await;
     let c = server.sign_in("ada@example.com", "C").await;
     server.advance_clock("1m").await;
-    let (status, _) = server
-        .call(
-            Method::POST,
-            "/v1/sessions/current/heartbeat",
-            Some(&b.token),
-            Some(json!({"state": "active"})),
-        )
-        .await;
+    let (status, _) = server.heartbeat(&b.token, "active").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = server.get("/v1/sessions", &a.token).await;
     assert_eq!(
@@ -150,12 +133,7 @@ async fn the_list_puts_current_first_then_most_recently_active() {
         [true, false, false]
     );
     let first = &sessions[0];
-    let keys: BTreeSet<&str> = first
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys_of(first);
     assert_eq!(
         keys,
         BTreeSet::from([
@@ -187,14 +165,7 @@ async fn expires_at_is_the_sooner_of_idle_and_absolute() {
         time(&s["created_at"]) + Span::hours(2)
     );
     server.advance_clock("90m").await;
-    server
-        .call(
-            Method::POST,
-            "/v1/sessions/current/heartbeat",
-            Some(&a.token),
-            Some(json!({"state": "active"})),
-        )
-        .await;
+    server.heartbeat(&a.token, "active").await;
     let s = find(&server, &a.token, &a.session_id).await;
     assert_eq!(
         time(&s["expires_at"]),
@@ -223,11 +194,10 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
     );
 
     let heartbeat = |state: &str| {
-        server.call(
-            Method::POST,
+        server.post_json(
             "/v1/sessions/current/heartbeat",
-            Some(&a.token),
-            Some(json!({"state": state})),
+            &a.token,
+            json!({"state": state}),
         )
     };
     assert_eq!(heartbeat("idle").await.0, StatusCode::NO_CONTENT);
@@ -250,11 +220,10 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
 
     server.advance_clock("1m").await;
     server
-        .call(
-            Method::PATCH,
+        .patch(
             "/v1/sessions/current",
-            Some(&a.token),
-            Some(json!({"device_name": "A2"})),
+            &a.token,
+            json!({"device_name": "A2"}),
         )
         .await;
     assert!(
@@ -264,17 +233,9 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
 
     for bad in [json!({"state": "asleep"}), json!({}), json!("active")] {
         let (status, body) = server
-            .call(
-                Method::POST,
-                "/v1/sessions/current/heartbeat",
-                Some(&a.token),
-                Some(bad),
-            )
+            .post_json("/v1/sessions/current/heartbeat", &a.token, bad)
             .await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::BAD_REQUEST, json!("invalid_request"))
-        );
+        assert_refused(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     }
 }
 
@@ -306,14 +267,7 @@ async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
     let b = server.sign_in("ada@example.com", "B").await;
     let gone = server.sign_in("ada@example.com", "Gone").await;
     let other = server.sign_in("bob@example.com", "Bob's").await;
-    server
-        .call(
-            Method::DELETE,
-            "/v1/sessions/current",
-            Some(&gone.token),
-            None,
-        )
-        .await;
+    server.delete("/v1/sessions/current", &gone.token).await;
 
     let rename = |id: &str, name: Value| {
         let path = format!("/v1/sessions/{id}");
@@ -321,12 +275,7 @@ async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
         let token = a.token.clone();
         async move {
             server
-                .call(
-                    Method::PATCH,
-                    &path,
-                    Some(&token),
-                    Some(json!({"device_name": name})),
-                )
+                .patch(&path, &token, json!({"device_name": name}))
                 .await
         }
     };
@@ -365,10 +314,7 @@ async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
     }
     for bad in [json!(""), json!("x".repeat(65))] {
         let (status, body) = rename("current", bad).await;
-        assert_eq!(
-            (status, body["error"].clone()),
-            (StatusCode::BAD_REQUEST, json!("invalid_request"))
-        );
+        assert_refused(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     }
     assert_eq!(
         find(&server, &other.token, &other.session_id).await["device"]["name"],
@@ -430,61 +376,24 @@ async fn asvs_3_3_4_the_four_sign_outs_sign_out_exactly_whom_they_say() {
         let c = server.sign_in("x@example.com", "Third").await;
         let d = server.sign_in("y@example.com", "Elsewhere").await;
         let (status, body) = match case.op {
-            "log out this device" => {
-                server
-                    .call(Method::DELETE, "/v1/sessions/current", Some(&a.token), None)
-                    .await
-            }
+            "log out this device" => server.delete("/v1/sessions/current", &a.token).await,
             "terminate B" => {
                 server
-                    .call(
-                        Method::DELETE,
-                        &format!("/v1/sessions/{}", b.session_id),
-                        Some(&a.token),
-                        None,
-                    )
+                    .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
                     .await
             }
             "terminate D (another account)" => {
                 server
-                    .call(
-                        Method::DELETE,
-                        &format!("/v1/sessions/{}", d.session_id),
-                        Some(&a.token),
-                        None,
-                    )
+                    .delete(&format!("/v1/sessions/{}", d.session_id), &a.token)
                     .await
             }
             "terminate itself by id" => {
                 server
-                    .call(
-                        Method::DELETE,
-                        &format!("/v1/sessions/{}", a.session_id),
-                        Some(&a.token),
-                        None,
-                    )
+                    .delete(&format!("/v1/sessions/{}", a.session_id), &a.token)
                     .await
             }
-            "log out other devices" => {
-                server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-others",
-                        Some(&a.token),
-                        None,
-                    )
-                    .await
-            }
-            _ => {
-                server
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-all",
-                        Some(&a.token),
-                        None,
-                    )
-                    .await
-            }
+            "log out other devices" => server.post("/v1/sessions/revoke-others", &a.token).await,
+            _ => server.post("/v1/sessions/revoke-all", &a.token).await,
         };
         match (case.op, case.revoked) {
             ("terminate D (another account)", _) => assert_eq!(
@@ -629,14 +538,7 @@ async fn asvs_3_3_2_sessions_expire_when_idle_or_too_old() {
     let active = |token: String| {
         let server = &server;
         async move {
-            let (status, _) = server
-                .call(
-                    Method::POST,
-                    "/v1/sessions/current/heartbeat",
-                    Some(&token),
-                    Some(json!({"state": "active"})),
-                )
-                .await;
+            let (status, _) = server.heartbeat(&token, "active").await;
             assert_eq!(status, StatusCode::NO_CONTENT);
         }
     };
@@ -695,18 +597,8 @@ async fn unknown_routes_and_methods_are_not_found() {
             "{method} {path}"
         );
     }
-    let (status, body) = server
-        .call(
-            Method::DELETE,
-            "/v1/sessions/ses_unknown",
-            Some(&a.token),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].clone()),
-        (StatusCode::NOT_FOUND, json!("not_found"))
-    );
+    let (status, body) = server.delete("/v1/sessions/ses_unknown", &a.token).await;
+    assert_refused(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
@@ -736,22 +628,10 @@ async fn revoked_sessions_are_kept_30_days_as_history_then_forgotten() {
     let a = server.sign_in("ada@example.com", "A").await;
     let b = server.sign_in("ada@example.com", "B").await;
     server
-        .call(
-            Method::DELETE,
-            &format!("/v1/sessions/{}", b.session_id),
-            Some(&a.token),
-            None,
-        )
+        .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
         .await;
     server.advance_clock("29d").await;
-    server
-        .call(
-            Method::POST,
-            "/v1/sessions/current/heartbeat",
-            Some(&a.token),
-            Some(json!({"state": "active"})),
-        )
-        .await;
+    server.heartbeat(&a.token, "active").await;
     assert_eq!(
         server.get("/v1/me", &b.token).await.1["error"],
         "session_revoked",
@@ -790,12 +670,7 @@ async fn a_locked_database_answers_503_and_recovers() {
     .unwrap();
     assert_eq!(line.trim(), "locked");
     let (status, body) = server
-        .call(
-            Method::PATCH,
-            "/v1/me",
-            Some(&a.token),
-            Some(json!({"display_name": "Locked out"})),
-        )
+        .patch("/v1/me", &a.token, json!({"display_name": "Locked out"}))
         .await;
     assert_eq!(
         (status, body["error"].as_str()),

@@ -68,15 +68,7 @@ async fn the_sign_in_mail_goes_out_over_smtp_with_a_working_link_and_code() {
     );
 
     // The link opens the page with the deep link, and the code signs in.
-    let page = server
-        .http
-        .get(&mail.link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.text(&mail.link).await;
     assert!(page.contains("app.latch:/auth/callback?flow="));
     let (status, body) = server
         .exchange(&mail.flow_id, &mail.code, &pending.verifier)

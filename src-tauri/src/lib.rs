@@ -37,7 +37,7 @@ pub use tauri_specta;
 pub const MAIN_WINDOW: &str = "main";
 
 /// The non-secret settings file, in the data directory. Secrets never go
-/// here: they live in the OS credential store (DESIGN §4).
+/// here: they live in the OS credential store (SECURITY.md).
 pub const SETTINGS_FILE: &str = "settings.json";
 
 /// The TypeScript bindings of the IPC commands, relative to this crate.

@@ -128,7 +128,7 @@ impl World {
         let flow = HttpFlow::start(&self.server, email, name, platform).await;
         let mail = self.mail_of_flow(&flow.flow_id).await;
         self.secrets
-            .extend([mail.code.clone(), flow.pkce.verifier.clone()]);
+            .extend([mail.code.clone(), flow.verifier.clone()]);
         (mail, flow)
     }
 

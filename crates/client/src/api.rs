@@ -1,4 +1,4 @@
-//! One method per call of the wire contract (DESIGN §3), over reqwest with
+//! One method per call of the wire contract (`docs/protocol.md`), over reqwest with
 //! rustls. Every failure becomes a typed [`ClientError`].
 
 use std::time::Duration;

@@ -625,7 +625,7 @@ impl LatchClient {
             by_device: r.by_device,
             at: r.at,
         });
-        tracing::info!(reason = ?notice.as_ref().map(|n| n.reason), "this device was signed out");
+        tracing::info!(reason = ?notice.as_ref().map(|n| n.reason.clone()), "this device was signed out");
         self.set_state(SignInState::SignedOut { notice });
     }
 

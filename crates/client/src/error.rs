@@ -84,6 +84,7 @@ impl ClientError {
             ));
         };
         match body.error {
+            ErrorCode::Unknown(_) => Self::Server(body.message),
             ErrorCode::InvalidRequest => Self::InvalidRequest(body.message),
             ErrorCode::InvalidCode => Self::InvalidCode,
             ErrorCode::VerifierMismatch => Self::VerifierMismatch,

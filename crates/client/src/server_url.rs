@@ -1,5 +1,5 @@
 //! The account server's address. Plain `http://` only to a loopback address
-//! (DESIGN §4); anything else must be `https://`.
+//! (SECURITY.md); anything else must be `https://`.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -104,7 +104,8 @@ where
 {
     let by = revocation.by_device.as_deref().unwrap_or("another device");
     let when = clock_time(revocation.at, now, tz);
-    match revocation.reason {
+    match &revocation.reason {
+        RevocationReason::Unknown(_) => "Signed out by the server".to_owned(),
         RevocationReason::LoggedOut => format!("You logged out of this device {when}"),
         RevocationReason::Terminated => format!("This device was terminated from {by} {when}"),
         RevocationReason::LoggedOutOthers => format!("You logged out of all other devices from {by} {when}"),

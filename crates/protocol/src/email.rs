@@ -1,4 +1,4 @@
-//! Emails are trimmed and lower-cased for identity and limits (DESIGN §3).
+//! Emails are trimmed and lower-cased for identity and limits (`docs/protocol.md`).
 
 use std::fmt;
 

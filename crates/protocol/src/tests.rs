@@ -1,7 +1,10 @@
 //! Pins the JSON of every wire type: a change here is a change of the frozen v1
 //! contract, so each expected value is written out in full.
 
+use std::fmt;
+
 use chrono::TimeZone;
+use serde::Serialize;
 use serde_json::json;
 
 use super::*;
@@ -222,8 +225,12 @@ fn account_session_and_lists() {
 fn revocation_reasons_and_error_codes_have_their_wire_names() {
     for reason in RevocationReason::ALL {
         assert_eq!(
-            serde_json::to_value(reason).unwrap(),
+            serde_json::to_value(&reason).unwrap(),
             json!(reason.as_str())
+        );
+        assert_eq!(
+            serde_json::from_value::<RevocationReason>(json!(reason.as_str())).unwrap(),
+            reason
         );
         assert_eq!(RevocationReason::parse(reason.as_str()), Some(reason));
     }
@@ -259,8 +266,16 @@ fn revocation_reasons_and_error_codes_have_their_wire_names() {
         (ErrorCode::Unavailable, "unavailable", 503),
         (ErrorCode::Internal, "internal", 500),
     ];
+    assert_eq!(
+        codes.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+        ErrorCode::ALL
+    );
     for (code, name, status) in codes {
-        assert_eq!(serde_json::to_value(code).unwrap(), json!(name));
+        assert_eq!(serde_json::to_value(&code).unwrap(), json!(name));
+        assert_eq!(
+            serde_json::from_value::<ErrorCode>(json!(name)).unwrap(),
+            code
+        );
         assert_eq!(code.as_str(), name);
         assert_eq!(code.status(), status);
     }
@@ -432,4 +447,124 @@ fn emails_normalise() {
     assert_eq!(normalize_email("   "), Err(EmailError::Empty));
     let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(190));
     assert_eq!(normalize_email(&long), Err(EmailError::TooLong));
+}
+
+/// `ALL` and `NAMES` list every known value: a variant added without them
+/// fails here.
+#[test]
+fn the_all_lists_are_complete() {
+    let session = || Session {
+        id: SessionId("ses_1".into()),
+        device: device(),
+        ip: "::1".into(),
+        created_at: t(0),
+        last_active_at: t(0),
+        expires_at: t(0),
+        state: SessionState::Active,
+        current: false,
+    };
+    let revoked = SessionRevoked {
+        session_id: SessionId("ses_1".into()),
+        revocation: Revocation {
+            reason: RevocationReason::Evicted,
+            by_device: None,
+            at: t(0),
+        },
+    };
+    for event in [
+        Event::SessionCreated(session()),
+        Event::SessionUpdated(session()),
+        Event::SessionRevoked(revoked),
+        Event::Resync,
+    ] {
+        // Exhaustive: a new variant must be added above, and to NAMES.
+        match &event {
+            Event::SessionCreated(_)
+            | Event::SessionUpdated(_)
+            | Event::SessionRevoked(_)
+            | Event::Resync => {}
+        }
+        assert!(Event::NAMES.contains(&event.name()), "{}", event.name());
+    }
+    for reason in RevocationReason::ALL {
+        match reason {
+            RevocationReason::LoggedOut
+            | RevocationReason::Terminated
+            | RevocationReason::LoggedOutOthers
+            | RevocationReason::LoggedOutEverywhere
+            | RevocationReason::ExpiredIdle
+            | RevocationReason::ExpiredAbsolute
+            | RevocationReason::Evicted => {}
+            RevocationReason::Unknown(_) => panic!("Unknown in ALL"),
+        }
+    }
+    for code in ErrorCode::ALL {
+        match code {
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidCode
+            | ErrorCode::VerifierMismatch
+            | ErrorCode::FlowExpired
+            | ErrorCode::FlowUsed
+            | ErrorCode::FlowLocked
+            | ErrorCode::RateLimited
+            | ErrorCode::Unauthenticated
+            | ErrorCode::SessionRevoked
+            | ErrorCode::CannotTerminateCurrent
+            | ErrorCode::NotFound
+            | ErrorCode::Unavailable
+            | ErrorCode::Internal => {}
+            ErrorCode::Unknown(_) => panic!("Unknown in ALL"),
+        }
+    }
+}
+
+/// A newer server's reason (`admin`, say) parses, and goes back out as it came.
+#[test]
+fn an_unknown_revocation_reason_parses_and_round_trips() {
+    let body: ErrorBody = serde_json::from_value(json!({
+        "error": "session_revoked",
+        "message": "Signed out by an administrator.",
+        "reason": "admin",
+        "by_device": null,
+        "at": "2026-01-01T00:00:00Z",
+        "new_field": 1
+    }))
+    .unwrap();
+    let revocation = body.revocation.clone().unwrap();
+    assert_eq!(revocation.reason, RevocationReason::Unknown("admin".into()));
+    assert_eq!(revocation.reason.as_str(), "admin");
+    assert_eq!(RevocationReason::parse("admin"), None);
+    assert_eq!(
+        serde_json::to_value(&revocation.reason).unwrap(),
+        json!("admin")
+    );
+    let event = Event::parse(
+        Event::SESSION_REVOKED,
+        r#"{"session_id":"ses_1","reason":"admin","by_device":null,"at":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert!(
+        matches!(&event, Event::SessionRevoked(r) if r.revocation.reason == RevocationReason::Unknown("admin".into()))
+    );
+    assert_eq!(event.data()["reason"], json!("admin"));
+}
+
+/// A newer server's error code (`step_up_required`, say) parses, and goes
+/// back out as it came.
+#[test]
+fn an_unknown_error_code_parses_and_round_trips() {
+    let body: ErrorBody = serde_json::from_value(json!({
+        "error": "step_up_required",
+        "message": "Confirm it is you."
+    }))
+    .unwrap();
+    assert_eq!(body.error, ErrorCode::Unknown("step_up_required".into()));
+    assert_eq!(body.error.as_str(), "step_up_required");
+    assert_eq!(body.error.status(), 500);
+    assert_eq!(
+        serde_json::to_value(&body).unwrap(),
+        json!({"error": "step_up_required", "message": "Confirm it is you."})
+    );
+    // Not a string at all is still an error.
+    assert!(serde_json::from_value::<ErrorCode>(json!(7)).is_err());
 }

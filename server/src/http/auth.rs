@@ -13,7 +13,8 @@ use crate::clock::{duration_ms, to_datetime, Millis};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::retry_after_s;
 use crate::mail::SignInMail;
-use crate::{secrets, store, AppState};
+use crate::state::AppState;
+use crate::{secrets, store};
 
 const HOUR_MS: Millis = 3_600_000;
 
@@ -61,9 +62,10 @@ pub async fn email_link(
         let email = email.clone();
         let device = device.clone();
         app.db
-            .write(move |tx, _| {
+            .write(move |store| {
                 let since = now - HOUR_MS.max(interval_ms);
-                let times = store::recent_flow_times(tx, &email, since)?;
+                // Refused requests make no flow, so they don't count.
+                let times = store.recent_flow_times(&email, since)?;
                 let mut wait_ms: Millis = 0;
                 if let Some(&last) = times.last().filter(|_| interval_ms > 0) {
                     wait_ms = wait_ms.max(last + interval_ms - now);
@@ -80,7 +82,7 @@ pub async fn email_link(
                         retry_after_s: retry_after_s(wait_ms),
                     });
                 }
-                store::create_flow(tx, &email, &request.code_challenge, &device, now)
+                store::create_flow(store, &email, &request.code_challenge, &device, now)
             })
             .await?
     };
@@ -117,9 +119,7 @@ pub async fn token(
     let flow_id = request.flow_id.0.clone();
     let exchanged = app
         .db
-        .write(move |tx, outbox| {
-            store::exchange(tx, outbox, &request, &ip.to_string(), &lifetimes, now)
-        })
+        .write(move |store| store::exchange(store, &request, &ip.to_string(), &lifetimes, now))
         .await?;
     let exchanged = match exchanged {
         Ok(exchanged) => exchanged,

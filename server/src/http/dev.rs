@@ -9,7 +9,7 @@ use crate::clock::to_datetime;
 use crate::config::parse_duration;
 use crate::error::{ApiError, ApiResult};
 use crate::html::escape;
-use crate::AppState;
+use crate::state::AppState;
 
 fn mails(app: &AppState) -> Vec<DevMail> {
     app.mailer.mailbox().map(|m| m.list()).unwrap_or_default()

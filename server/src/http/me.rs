@@ -5,7 +5,8 @@ use latch_protocol::{normalize_name, Account, ErrorBody, UpdateAccountRequest};
 
 use super::{Bearer, Json};
 use crate::error::{ApiError, ApiResult};
-use crate::{store, AppState};
+use crate::state::AppState;
+use crate::store;
 
 #[utoipa::path(get, path = "/v1/me", tag = "account", security(("bearer" = [])),
     responses(
@@ -18,8 +19,8 @@ pub async fn get(
     Bearer(token): Bearer,
 ) -> ApiResult<axum::Json<Account>> {
     let account = app
-        .as_session(token, false, |tx, _, me, _| {
-            store::account(tx, &me.account_id)
+        .as_session(token, false, |store, me, _| {
+            store::account(store, &me.account_id)
         })
         .await?;
     Ok(axum::Json(account.to_wire()))
@@ -42,8 +43,8 @@ pub async fn rename(
     let name = normalize_name(&request.display_name)
         .map_err(|e| ApiError::invalid(format!("display_name {e}")))?;
     let account = app
-        .as_session(token, true, move |tx, _, me, _| {
-            store::rename_account(tx, &me.account_id, &name)
+        .as_session(token, true, move |store, me, _| {
+            store::rename_account(store, &me.account_id, &name)
         })
         .await?;
     Ok(axum::Json(account.to_wire()))

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 mod auth;
 mod dev;

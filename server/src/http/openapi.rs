@@ -9,7 +9,7 @@ use latch_protocol as p;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Latch account API", description = "The wire contract v1 of Latch (DESIGN §3). Every error body is {\"error\", \"message\"} plus that code's details."),
+    info(title = "Latch account API", description = "The wire contract v1 of Latch (docs/protocol.md in the repository). Every error body is {\"error\", \"message\"} plus that code's details."),
     paths(
         super::auth::server_info,
         super::auth::email_link,
@@ -24,6 +24,7 @@ use latch_protocol as p;
         super::sessions::revoke_others,
         super::sessions::revoke_all,
         super::stream::events,
+        serve,
     ),
     components(schemas(
         p::ServerInfo, p::EmailLinkRequest, p::EmailLinkResponse, p::TokenRequest, p::TokenResponse,
@@ -47,6 +48,8 @@ impl Modify for BearerAuth {
     }
 }
 
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "server",
+    responses((status = 200, description = "This description (OpenAPI 3.1), without sign-in", content_type = "application/json")))]
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

@@ -10,8 +10,8 @@ use latch_protocol::{
 
 use super::{Bearer, Json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, SessionRow};
-use crate::AppState;
+use crate::state::AppState;
+use crate::store::{self, SessionRow, Store};
 
 /// The id that names the caller's own session in a path.
 const CURRENT: &str = "current";
@@ -24,8 +24,8 @@ const CURRENT: &str = "current";
     ))]
 pub async fn list(State(app): State<AppState>, Bearer(token): Bearer) -> ApiResult<Response> {
     let (me, rows) = app
-        .as_session(token, false, |tx, _, me, _| {
-            let rows = store::live_sessions(tx, &me.account_id)?;
+        .as_session(token, false, |store, me, _| {
+            let rows = store.live_sessions(&me.account_id)?;
             Ok((me.id.clone(), rows))
         })
         .await?;
@@ -59,19 +59,19 @@ pub async fn heartbeat(
 ) -> ApiResult<StatusCode> {
     let lifetimes = app.lifetimes;
     // `touch` is off: only an `active` heartbeat moves last_active_at.
-    app.as_session(token, false, move |tx, outbox, me, now| {
-        store::heartbeat(tx, outbox, me, request.state, &lifetimes, now)
+    app.as_session(token, false, move |store, me, now| {
+        store::heartbeat(store, me, request.state, &lifetimes, now)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The live session `id` names for `me` (`current` is `me`), or 404.
-fn target(tx: &rusqlite::Transaction<'_>, me: &SessionRow, id: &str) -> ApiResult<SessionRow> {
+fn target(store: &mut dyn Store, me: &SessionRow, id: &str) -> ApiResult<SessionRow> {
     if id == CURRENT || id == me.id {
         return Ok(me.clone());
     }
-    match store::session(tx, id)? {
+    match store.session(id)? {
         Some(s) if s.account_id == me.account_id && s.revocation.is_none() => Ok(s),
         _ => Err(ApiError::NotFound(
             "No signed-in device of this account has that id.",
@@ -100,9 +100,9 @@ pub async fn rename(
         .map_err(|e| ApiError::invalid(format!("device_name {e}")))?;
     let lifetimes = app.lifetimes;
     let (renamed, is_me) = app
-        .as_session(token, true, move |tx, outbox, me, now| {
-            let target = target(tx, me, &id)?;
-            let renamed = store::rename_session(tx, outbox, &target, &name, &lifetimes, now)?;
+        .as_session(token, true, move |store, me, now| {
+            let target = target(store, me, &id)?;
+            let renamed = store::rename_session(store, &target, &name, &lifetimes, now)?;
             Ok((renamed, target.id == me.id))
         })
         .await?;
@@ -124,25 +124,17 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let (reason, revoked) = app
-        .as_session(token, true, move |tx, outbox, me, now| {
+        .as_session(token, true, move |store, me, now| {
             let by = Some(me.device.name.as_str());
             if id == CURRENT {
-                store::revoke(tx, outbox, me, RevocationReason::LoggedOut, by, now, now)?;
+                store::revoke(store, me, RevocationReason::LoggedOut, by, now, now)?;
                 return Ok((RevocationReason::LoggedOut, me.id.clone()));
             }
-            let target = target(tx, me, &id)?;
+            let target = target(store, me, &id)?;
             if target.id == me.id {
                 return Err(ApiError::CannotTerminateCurrent);
             }
-            store::revoke(
-                tx,
-                outbox,
-                &target,
-                RevocationReason::Terminated,
-                by,
-                now,
-                now,
-            )?;
+            store::revoke(store, &target, RevocationReason::Terminated, by, now, now)?;
             Ok((RevocationReason::Terminated, target.id))
         })
         .await?;
@@ -157,17 +149,20 @@ async fn revoke_many(app: &AppState, token: String, everywhere: bool) -> ApiResu
     } else {
         RevocationReason::LoggedOutOthers
     };
+    let revoke_reason = reason.clone();
     let revoked = app
-        .as_session(token, true, move |tx, outbox, me, now| {
+        .as_session(token, true, move |store, me, now| {
+            let reason = revoke_reason;
             let by = Some(me.device.name.as_str());
             let mut revoked = 0u32;
-            for other in store::live_sessions(tx, &me.account_id)? {
-                if other.id != me.id && store::revoke(tx, outbox, &other, reason, by, now, now)? {
+            for other in store.live_sessions(&me.account_id)? {
+                if other.id != me.id && store::revoke(store, &other, reason.clone(), by, now, now)?
+                {
                     revoked += 1;
                 }
             }
             // Its own revocation last, so its stream hears about the others first.
-            if everywhere && store::revoke(tx, outbox, me, reason, by, now, now)? {
+            if everywhere && store::revoke(store, me, reason, by, now, now)? {
                 revoked += 1;
             }
             Ok(revoked)

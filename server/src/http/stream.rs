@@ -1,14 +1,26 @@
-//! `GET /v1/events`: the live stream of the account's session changes.
+//! `GET /v1/events`: the live stream of the account's session changes, as
+//! Server-Sent Events (`docs/protocol.md`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use latch_protocol::ErrorBody;
+use futures::Stream;
+use latch_protocol::{ErrorBody, Event};
+use tokio::sync::{broadcast, watch};
 
 use super::Bearer;
 use crate::error::ApiResult;
-use crate::events::{open_stream, StreamStart};
-use crate::AppState;
+use crate::hub::StoredEvent;
+use crate::state::AppState;
+
+/// How often a quiet stream sends a comment line (clients reconnect after 45 s
+/// of silence).
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[utoipa::path(get, path = "/v1/events", tag = "events", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id; an id the server no longer has gets a `resync` event")),
@@ -27,7 +39,7 @@ pub async fn events(
     // published under the same database lock, so a revocation committed
     // after this check is in `live`, and one committed before fails it.
     let (me, live) = app
-        .as_session(token, false, move |_, _, me, _| {
+        .as_session(token, false, move |_, me, _| {
             Ok((me.clone(), hub.subscribe(&me.account_id)))
         })
         .await?;
@@ -45,4 +57,144 @@ pub async fn events(
         },
     )
     .await
+}
+
+/// Who a stream belongs to and where it starts.
+struct StreamStart {
+    account_id: String,
+    session_id: String,
+    /// The `Last-Event-ID` header as sent, if any.
+    last_event_id: Option<String>,
+    /// Subscribed in the transaction that authenticated the session, so a
+    /// revocation committed after that check is in here.
+    live: broadcast::Receiver<Arc<StoredEvent>>,
+}
+
+/// Opens the stream: replays what the client missed (or tells it to resync),
+/// then follows the hub until the client goes, the server stops, or this
+/// stream's own session is revoked — after it has been told why.
+///
+/// The stream is polled by the connection itself: no task of its own and no
+/// channel between them. With 10,000 streams held open, a spawned task and
+/// its 64-slot channel per stream were a few KiB each of latchd's memory
+/// and a second wake-up per event; the frames and their order are the same.
+async fn open_stream(
+    app: &AppState,
+    start: StreamStart,
+) -> crate::error::ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    // `live` was subscribed before the log is read: events commit and publish
+    // under the database lock, so everything is either in what we read or in
+    // `live` (duplicates are skipped by id).
+    let account_id = start.account_id.clone();
+    let (backlog, resync_at, floor) = match start.last_event_id {
+        None => (Vec::new(), None, 0),
+        Some(raw) => {
+            app.db
+                .read(move |store| {
+                    let (pruned_through, newest) = store.event_bounds()?;
+                    match raw.trim().parse::<i64>() {
+                        Ok(last) if last >= pruned_through && last <= newest => {
+                            Ok((store.events_after(&account_id, last)?, None, last))
+                        }
+                        _ => Ok((Vec::new(), Some(newest), newest)),
+                    }
+                })
+                .await?
+        }
+    };
+    let follow = Follow {
+        resync_at,
+        backlog: backlog.into_iter(),
+        live: start.live,
+        shutdown: app.shutdown.clone(),
+        own: start.session_id,
+        account_id: start.account_id,
+        floor,
+        ended: false,
+    };
+    let frames = futures::stream::unfold(follow, |mut follow| async move {
+        let frame = follow.next_frame().await?;
+        Some((Ok(frame), follow))
+    });
+    Ok(Sse::new(frames).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// One stream's state between frames.
+struct Follow {
+    /// A `resync` to send first, with the newest event id.
+    resync_at: Option<i64>,
+    /// Events from the log after `Last-Event-ID`, sent before live ones.
+    backlog: std::vec::IntoIter<StoredEvent>,
+    live: broadcast::Receiver<Arc<StoredEvent>>,
+    shutdown: watch::Receiver<bool>,
+    own: String,
+    account_id: String,
+    /// The id of the last event sent (or replayed up to).
+    floor: i64,
+    /// This stream's own revocation has been sent.
+    ended: bool,
+}
+
+impl Follow {
+    /// The next frame, or `None` when the stream is over.
+    async fn next_frame(&mut self) -> Option<SseEvent> {
+        if self.ended {
+            return None;
+        }
+        if let Some(newest) = self.resync_at.take() {
+            return Some(
+                SseEvent::default()
+                    .id(newest.to_string())
+                    .event(Event::RESYNC)
+                    .data("{}"),
+            );
+        }
+        if let Some(event) = self.backlog.next() {
+            self.floor = event.id;
+            return Some(self.frame(&event));
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown_signalled(&mut self.shutdown) => return None,
+                received = self.live.recv() => match received {
+                    Ok(event) => {
+                        if event.account_id != self.account_id || event.id <= self.floor {
+                            continue;
+                        }
+                        self.floor = event.id;
+                        return Some(self.frame(&event));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Too slow to follow: the client refetches.
+                        return Some(SseEvent::default().event(Event::RESYNC).data("{}"));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+
+    /// `stored` as this stream sends it; after its own revocation the stream
+    /// ends.
+    fn frame(&mut self, stored: &StoredEvent) -> SseEvent {
+        let mut event = stored.event.clone();
+        let own = stored.session_id == self.own;
+        if let Event::SessionCreated(s) | Event::SessionUpdated(s) = &mut event {
+            s.current = own;
+        }
+        self.ended = own && matches!(event, Event::SessionRevoked(_));
+        SseEvent::default()
+            .id(stored.id.to_string())
+            .event(event.name())
+            .data(event.data().to_string())
+    }
+}
+
+async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            // The server is gone without saying so: nothing more will come.
+            return;
+        }
+    }
 }
