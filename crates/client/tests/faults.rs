@@ -195,7 +195,11 @@ async fn latchd_killed_before_each_sign_out_it_fails_in_words_then_works_after_r
             started.elapsed()
         );
         let (reason, by, _) = notice_reason(&b.client).unwrap();
-        assert_eq!((reason, by.as_deref()), (expected.clone(), Some("Actor")), "{op}");
+        assert_eq!(
+            (reason, by.as_deref()),
+            (expected.clone(), Some("Actor")),
+            "{op}"
+        );
         assert!(b.store.get("session_token").unwrap().is_none(), "{op}");
         if expected == RevocationReason::LoggedOutEverywhere {
             assert_eq!(state_name(&a.client), "signed-out");
