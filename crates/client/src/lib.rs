@@ -8,6 +8,7 @@ pub mod client;
 pub mod deep_link;
 pub mod device;
 pub mod error;
+pub mod link_intake;
 pub mod pkce;
 pub mod secret_store;
 pub mod server_url;
@@ -16,12 +17,12 @@ pub mod state;
 pub mod status;
 pub mod view;
 
-pub use client::{ClientConfig, LatchClient};
+pub use client::{ClientConfig, LatchClient, Subscription, Update, SERVER_URL_ENV};
 pub use deep_link::{DeepLink, DeepLinkError};
 pub use device::DeviceIdentity;
-pub use error::ClientError;
+pub use error::{ClientError, ErrorCodeName};
 pub use secret_store::{
     open_for_install, FallbackStore, FileStore, KeyringStore, MemoryStore, SecretStore, StoreKind,
 };
 pub use server_url::ServerUrl;
-pub use view::{AuthState, SessionView, SessionsSnapshot, SignedOutNotice};
+pub use view::{AuthState, Expiry, SessionView, SessionsSnapshot, SignedOutNotice};
