@@ -201,6 +201,22 @@ async fn a_cold_start_sign_in_is_in_the_first_read_or_on_the_channel() {
         }
         starting.await.unwrap();
         assert_eq!(client.auth_state(), auth);
+        // Every later change follows: both the state and the list.
+        assert!(
+            latch_testkit::eventually(SOON, || client.sessions_snapshot().sessions.len() == 1)
+                .await,
+            "round {round}: the list is fetched"
+        );
+        client.log_out().await;
+        let (mut signed_out, mut emptied) = (false, false);
+        while !(signed_out && emptied) {
+            match tokio::time::timeout_at(deadline, subscription.next()).await {
+                Ok(Some(Update::Auth(AuthState::SignedOut { .. }))) => signed_out = true,
+                Ok(Some(Update::Sessions(s))) if s.sessions.is_empty() => emptied = true,
+                Ok(Some(_)) => {}
+                other => panic!("round {round}: {other:?} ({signed_out}, {emptied})"),
+            }
+        }
     }
 }
 

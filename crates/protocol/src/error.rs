@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Revocation, RevocationReason};
+use crate::Revocation;
 
 /// The `error` member of every error body.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ impl utoipa::ToSchema for ErrorBody {
     ) {
         use utoipa::PartialSchema;
         schemas.push(("ErrorCode".into(), ErrorCode::schema()));
-        schemas.push(("RevocationReason".into(), RevocationReason::schema()));
+        schemas.push(("RevocationReason".into(), crate::RevocationReason::schema()));
     }
 }
 

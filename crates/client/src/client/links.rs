@@ -12,6 +12,8 @@ use crate::error::ClientError;
 use crate::view::{AuthState, SessionsSnapshot};
 
 /// One change for the window.
+// One value at a time crosses; boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     Auth(AuthState),

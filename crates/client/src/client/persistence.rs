@@ -165,7 +165,7 @@ impl LatchClient {
         };
         match parse(&text) {
             Ok(Parsed::Current(file)) => (file, None),
-            Ok(Parsed::Unversioned(old)) => (self.upgrade(Some(old)), None),
+            Ok(Parsed::Unversioned(old)) => (self.upgrade(Some(*old)), None),
             Err(e) => {
                 tracing::warn!(error = %e, "client state damaged; set aside, starting signed out");
                 let aside = path.with_extension("json.damaged");
@@ -286,7 +286,7 @@ impl LatchClient {
 
 enum Parsed {
     Current(StateFile),
-    Unversioned(Unversioned),
+    Unversioned(Box<Unversioned>),
 }
 
 fn parse(text: &str) -> serde_json::Result<Parsed> {
@@ -294,6 +294,8 @@ fn parse(text: &str) -> serde_json::Result<Parsed> {
     if value.get("version").is_some() {
         Ok(Parsed::Current(serde_json::from_value(value)?))
     } else {
-        Ok(Parsed::Unversioned(serde_json::from_value(value)?))
+        Ok(Parsed::Unversioned(Box::new(serde_json::from_value(
+            value,
+        )?)))
     }
 }

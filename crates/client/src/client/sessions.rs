@@ -39,10 +39,16 @@ impl LatchClient {
     /// down: the last known list comes back marked stale, with why.
     pub async fn list_sessions(&self) -> SessionsSnapshot {
         self.ready().await;
-        match self
+        let generation = self.signed_in().map(|(_, _, generation)| generation).ok();
+        let answer = self
             .as_session(|api, token| async move { api.sessions(&token).await })
-            .await
-        {
+            .await;
+        // An answer for a sign-in that has ended since (a "Log out" while
+        // it was on its way) changes nothing.
+        if generation != Some(self.core().account.generation) {
+            return self.sessions_snapshot();
+        }
+        match answer {
             Ok(sessions) => {
                 let mut core = self.core();
                 if let Some(current) = sessions.iter().find(|s| s.current).cloned() {
