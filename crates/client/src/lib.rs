@@ -17,7 +17,8 @@ pub mod state;
 pub mod status;
 pub mod view;
 
-pub use client::{ClientConfig, LatchClient, Subscription, Update, SERVER_URL_ENV};
+pub use client::links::{Subscription, Update};
+pub use client::{ClientConfig, LatchClient, SERVER_URL_ENV};
 pub use deep_link::{DeepLink, DeepLinkError};
 pub use device::DeviceIdentity;
 pub use error::{ClientError, ErrorCodeName};

@@ -4,8 +4,6 @@
 use chrono::{DateTime, Duration, Local, TimeZone, Utc};
 use latch_protocol::{Revocation, RevocationReason, Session, SessionState};
 
-use crate::view::Expiry;
-
 /// The server's lifetimes (`GET /v1/server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lifetimes {
@@ -21,6 +19,16 @@ impl Default for Lifetimes {
             absolute_lifetime_s: 30 * 86_400,
         }
     }
+}
+
+/// When a session ends unless used; the window words it and keeps the
+/// words fresh ("Expires in 12 days if unused").
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Expiry {
+    pub at: DateTime<Utc>,
+    /// False when use can't extend it (the absolute end).
+    pub if_unused: bool,
 }
 
 /// Idle sessions, and any within this of their end, show when they expire.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use latch_protocol::{Account, AppKind, Platform, RevocationReason, Session, SessionState};
 use serde::{Deserialize, Serialize};
 
+pub use crate::status::Expiry;
 use crate::status::{expiry_of, Lifetimes};
 
 /// The sign-in state as the window sees it. `state` is also
@@ -63,16 +64,6 @@ pub struct SessionView {
     pub current: bool,
     /// When to say "Expires in …": None when not worth saying.
     pub expiry: Option<Expiry>,
-}
-
-/// When a session ends unless used; the window words it and keeps the
-/// words fresh ("Expires in 12 days if unused").
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Expiry {
-    pub at: DateTime<Utc>,
-    /// False when use can't extend it (the absolute end).
-    pub if_unused: bool,
 }
 
 impl SessionView {

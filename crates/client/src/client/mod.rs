@@ -4,8 +4,9 @@
 //! desktop shell forwards to the window (see [`LatchClient::connect`]).
 //!
 //! One file per concern, each an `impl LatchClient` block:
-//! * here: the state ([`Core`], one [`Account`]), start-up, the server,
-//!   publishing;
+//! * here: the state ([`Core`], one [`Account`]) and publishing it;
+//! * `lifecycle`: start-up (restoring the last run, the readiness gate) and
+//!   the server;
 //! * `sign_in`: links, codes and the token exchange;
 //! * `links`: deep links from the OS, queued until the client is ready;
 //! * `sessions`: what a signed-in device does with its sessions, and how a
@@ -15,7 +16,8 @@
 //! * `persistence`: the secret store and `client-state.json`.
 
 mod background;
-mod links;
+mod lifecycle;
+pub mod links;
 mod logout_queue;
 mod persistence;
 mod sessions;
@@ -33,16 +35,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::Api;
 use crate::device::DeviceIdentity;
-use crate::error::{ClientError, Result};
+use crate::error::ClientError;
 use crate::link_intake::LinkIntake;
 use crate::secret_store::SecretStore;
 use crate::server_url::ServerUrl;
 use crate::state::SignInState;
 use crate::status::Lifetimes;
 use crate::view::{AuthState, SessionView, SessionsSnapshot};
-
-pub use links::{Subscription, Update};
-use persistence::TOKEN_KEY;
 
 /// Where an unconfigured debug build looks for `latchd --dev`.
 const DEBUG_SERVER: &str = "http://127.0.0.1:8787";
@@ -267,79 +266,6 @@ impl LatchClient {
     /// Why the saved state was not used (a damaged file), for the window.
     pub fn warning(&self) -> Option<String> {
         self.core().warning.clone()
-    }
-
-    // ------------------------------------------------------------ lifecycle
-
-    /// Restores what the last run left: the server, this device's name, a
-    /// signed-in session, a pending flow (so a link clicked while Latch was
-    /// closed still works), or the notice of why this device was signed
-    /// out. Then opens the readiness gate and lets deep links in.
-    pub async fn start(&self) {
-        let op = self.inner.operation.lock().await;
-        let restored = self.restore();
-        let signed_in = matches!(restored, SignInState::SignedIn { .. });
-        if !signed_in {
-            self.forget(TOKEN_KEY);
-        }
-        if !matches!(restored, SignInState::AwaitingLink(_)) {
-            self.forget(persistence::VERIFIER_KEY);
-        }
-        self.set_state(restored);
-        if signed_in {
-            self.start_background(background::Freshness::Restored);
-        }
-        self.spawn_lifetimes_refresh();
-        self.spawn_logout_retries();
-        drop(op);
-        // send_replace: the value must change even when nobody waits yet.
-        self.inner.ready.send_replace(true);
-        self.spawn_link_consumer();
-    }
-
-    fn api_for(&self, server: ServerUrl) -> Result<Api> {
-        Ok(Api::new(server, &self.inner.identity.user_agent())?
-            .with_clock_skew(self.inner.config.clock_skew))
-    }
-
-    /// Points Latch at another server after checking it answers as one.
-    /// A change signs this device out (the window confirms first).
-    pub async fn set_server(&self, address: &str) -> Result<AuthState> {
-        self.ready().await;
-        let url = ServerUrl::parse(address)?;
-        let api = self.api_for(url)?;
-        let info = api.server_info().await?;
-        let _op = self.inner.operation.lock().await;
-        if self.server().as_ref() == Some(api.server()) {
-            self.core().account.lifetimes = background::lifetimes_of(&info);
-            self.persist();
-            return Ok(self.auth_state());
-        }
-        self.sign_out_locally(None);
-        self.forget(persistence::VERIFIER_KEY);
-        {
-            let mut core = self.core();
-            core.account.api = Some(api);
-            core.account.lifetimes = background::lifetimes_of(&info);
-        }
-        self.set_state(SignInState::SignedOut { notice: None });
-        self.spawn_logout_retries();
-        Ok(self.auth_state())
-    }
-
-    /// Asks the current server what it is (`GET /v1/server`), changing
-    /// nothing: for diagnostics.
-    pub async fn server_info(&self) -> Result<latch_protocol::ServerInfo> {
-        self.ready().await;
-        self.api()?.server_info().await
-    }
-
-    fn api(&self) -> Result<Api> {
-        self.core()
-            .account
-            .api
-            .clone()
-            .ok_or_else(|| ClientError::InvalidServer("Set the server address first.".into()))
     }
 
     // ------------------------------------------------------------- output
