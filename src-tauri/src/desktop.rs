@@ -3,10 +3,9 @@
 //! the server and the device name and saves them; this only adds the
 //! theme and the one event channel to the window.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use latch_client::{open_for_install, ClientConfig, DeviceIdentity, FallbackStore, LatchClient};
-use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -27,8 +26,6 @@ pub struct Desktop<R: Runtime> {
     pub places: Places,
     pub store: Arc<FallbackStore>,
     settings: SettingsFile<R>,
-    /// Forwards changes to the window; a reloaded window connects anew.
-    window_events: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl<R: Runtime> Desktop<R> {
@@ -55,7 +52,6 @@ impl<R: Runtime> Desktop<R> {
             places: places.clone(),
             store,
             settings,
-            window_events: Mutex::new(None),
         })
     }
 
@@ -84,18 +80,12 @@ impl<R: Runtime> Desktop<R> {
         self.settings().await
     }
 
-    /// The state now; every change after it goes to `channel`.
+    /// The state now; every change after it goes to `channel`. Each
+    /// connection is its own: a second one (a reloaded window, a test
+    /// driver reading the state) doesn't take the window's events away.
     pub async fn connect(&self, channel: Channel<WindowEvent>) -> Connected {
         let (auth, sessions, subscription) = self.client.connect().await;
-        let forwarder = tauri::async_runtime::spawn(events::forward(subscription, channel));
-        let old = self
-            .window_events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(forwarder);
-        if let Some(old) = old {
-            old.abort();
-        }
+        tauri::async_runtime::spawn(events::forward(subscription, channel));
         Connected { auth, sessions }
     }
 
