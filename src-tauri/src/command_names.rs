@@ -1,7 +1,7 @@
 // The app's commands, one list for build.rs's manifest (which `include!`s
 // this file) and the crate; a test checks it against the capability.
 pub const NAMES: &[&str] = &[
-    "get_state",
+    "connect",
     "get_app_info",
     "get_diagnostics",
     "get_settings",

@@ -1,42 +1,21 @@
 //! The IPC command layer: one command, one client call, one error mapping.
 //! Annotated for tauri-specta (which writes `ui/src/lib/bindings.ts`) and
 //! declared in `build.rs` so a capability must grant each.
+//!
+//! Each command takes the `AppHandle` only to pin its runtime (the app's,
+//! or the mock one in tests): with `State` alone Tauri can't infer it.
 
-use latch_client::{AuthState, ClientError, SessionView, SessionsSnapshot, StoreKind};
+use latch_client::{AuthState, SessionView, SessionsSnapshot, StoreKind};
 use latch_protocol::Account;
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::Desktop;
-use crate::diagnostics::Diagnostics;
+use crate::error::CommandResult;
+use crate::events::{Connected, WindowEvent};
 use crate::settings::{Settings, Theme};
-use crate::shell::{LinkForwarding, SchemeRegistration, Shell};
-
-/// What every failed command answers: a stable code and words for the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-pub struct CommandError {
-    pub code: String,
-    pub message: String,
-}
-
-impl From<ClientError> for CommandError {
-    fn from(e: ClientError) -> Self {
-        Self {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
-
-type CommandResult<T> = Result<T, CommandError>;
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+use crate::shell::Shell;
 
 /// Where the session token is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -64,58 +43,40 @@ pub struct AppInfo {
     pub dev_mailbox_url: Option<String>,
 }
 
+/// The window's first call: the state now, and every change after it on
+/// `events` (subscribed before the state is read, so none falls between).
 #[tauri::command]
 #[specta::specta]
-pub async fn get_state<R: Runtime>(
+pub async fn connect<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
-) -> CommandResult<AuthState> {
-    desktop.ready().await;
-    Ok(desktop.client.auth_state())
+    events: Channel<WindowEvent>,
+) -> CommandResult<Connected> {
+    Ok(desktop.connect(events).await)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn get_app_info<R: Runtime>(
     _app: AppHandle<R>,
-
     desktop: State<'_, Desktop<R>>,
     shell: State<'_, Shell>,
 ) -> CommandResult<AppInfo> {
-    desktop.ready().await;
-    let (credential_store, credential_store_warning) = match desktop.store_kind() {
-        StoreKind::Os => (CredentialStore::Os, None),
-        StoreKind::File { why } => (
-            CredentialStore::File,
-            Some(format!(
-                "Latch keeps your sign-in in a private file instead of the system keyring ({why})."
-            )),
-        ),
-    };
-    let (scheme_registered, scheme_warning) = match shell.scheme_registration() {
-        SchemeRegistration::Registered { .. } | SchemeRegistration::NotNeeded => (true, None),
-        SchemeRegistration::Pending => (false, None),
-        SchemeRegistration::Failed { message } => (
-            false,
-            Some(format!("Sign-in links can't open Latch from your browser: {message}. Type the code instead.")),
-        ),
-    };
-    let link_forwarding_warning = match shell.link_forwarding() {
-        LinkForwarding::Unavailable { reason, .. } => Some(format!(
-            "{}. A sign-in link opened while Latch is running starts a second Latch instead of reaching this window: type the code from the email instead.",
-            capitalise(&reason)
-        )),
-        LinkForwarding::Available | LinkForwarding::Pending => None,
-    };
+    desktop.client.ready().await;
+    let store = desktop.store.kind();
+    let scheme = shell.scheme_registration();
     let debug = cfg!(debug_assertions);
     Ok(AppInfo {
         version: desktop.version.clone(),
         debug,
-        credential_store,
-        credential_store_warning,
-        scheme_registered,
-        scheme_warning,
-        link_forwarding_warning,
+        credential_store: match store {
+            StoreKind::Os => CredentialStore::Os,
+            StoreKind::File { .. } => CredentialStore::File,
+        },
+        credential_store_warning: store.warning(),
+        scheme_registered: scheme.registered(),
+        scheme_warning: scheme.warning(),
+        link_forwarding_warning: shell.link_forwarding().warning(),
         settings_warning: desktop.settings_warning(),
         dev_mailbox_url: desktop
             .client
@@ -126,7 +87,8 @@ pub async fn get_app_info<R: Runtime>(
 }
 
 /// The "Copy diagnostics" text: versions, server, credential store, link
-/// registration, where the files are. No secrets (see diagnostics.rs).
+/// registration, where the files are. No secrets (see
+/// latch-desktop-core's diagnostics).
 #[tauri::command]
 #[specta::specta]
 pub async fn get_diagnostics<R: Runtime>(
@@ -134,8 +96,7 @@ pub async fn get_diagnostics<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     shell: State<'_, Shell>,
 ) -> CommandResult<String> {
-    desktop.ready().await;
-    Ok(Diagnostics::collect(&desktop, &shell).await.to_text())
+    Ok(desktop.diagnostics(&shell).await.to_text())
 }
 
 #[tauri::command]
@@ -144,8 +105,7 @@ pub async fn get_settings<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<Settings> {
-    desktop.ready().await;
-    Ok(desktop.settings())
+    Ok(desktop.settings().await)
 }
 
 #[tauri::command]
@@ -155,10 +115,7 @@ pub async fn set_server<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     url: String,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
-    let state = desktop.client.set_server(&url).await?;
-    desktop.save_settings(|s| s.server_url = desktop.client.server().map(|u| u.display()));
-    Ok(state)
+    Ok(desktop.client.set_server(&url).await?)
 }
 
 #[tauri::command]
@@ -168,9 +125,8 @@ pub async fn set_device_name<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     name: String,
 ) -> CommandResult<Settings> {
-    desktop.ready().await;
     desktop.client.set_device_name(&name).await?;
-    Ok(desktop.save_settings(|_| {}))
+    Ok(desktop.settings().await)
 }
 
 #[tauri::command]
@@ -180,8 +136,7 @@ pub async fn set_theme<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     theme: Theme,
 ) -> CommandResult<Settings> {
-    desktop.ready().await;
-    Ok(desktop.save_settings(|s| s.theme = theme))
+    Ok(desktop.set_theme(theme).await)
 }
 
 #[tauri::command]
@@ -191,7 +146,6 @@ pub async fn request_link<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     email: String,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
     Ok(desktop.client.request_link(&email).await?)
 }
 
@@ -201,7 +155,6 @@ pub async fn resend_link<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
     Ok(desktop.client.resend_link().await?)
 }
 
@@ -211,7 +164,6 @@ pub async fn cancel_sign_in<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
     Ok(desktop.client.cancel_sign_in().await)
 }
 
@@ -222,7 +174,6 @@ pub async fn submit_code<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     code: String,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
     Ok(desktop.client.submit_code(&code).await?)
 }
 
@@ -232,7 +183,6 @@ pub async fn list_sessions<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<SessionsSnapshot> {
-    desktop.ready().await;
     Ok(desktop.client.list_sessions().await)
 }
 
@@ -240,17 +190,11 @@ pub async fn list_sessions<R: Runtime>(
 #[specta::specta]
 pub async fn rename_session<R: Runtime>(
     _app: AppHandle<R>,
-
     desktop: State<'_, Desktop<R>>,
     session_id: String,
     name: String,
 ) -> CommandResult<SessionView> {
-    desktop.ready().await;
-    let view = desktop.client.rename_session(&session_id, &name).await?;
-    if view.current {
-        desktop.save_settings(|_| {});
-    }
-    Ok(view)
+    Ok(desktop.client.rename_session(&session_id, &name).await?)
 }
 
 #[tauri::command]
@@ -260,7 +204,6 @@ pub async fn rename_account<R: Runtime>(
     desktop: State<'_, Desktop<R>>,
     name: String,
 ) -> CommandResult<Account> {
-    desktop.ready().await;
     Ok(desktop.client.rename_account(&name).await?)
 }
 
@@ -270,7 +213,6 @@ pub async fn log_out<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<AuthState> {
-    desktop.ready().await;
     Ok(desktop.client.log_out().await)
 }
 
@@ -278,11 +220,9 @@ pub async fn log_out<R: Runtime>(
 #[specta::specta]
 pub async fn terminate_session<R: Runtime>(
     _app: AppHandle<R>,
-
     desktop: State<'_, Desktop<R>>,
     session_id: String,
 ) -> CommandResult<()> {
-    desktop.ready().await;
     Ok(desktop.client.terminate(&session_id).await?)
 }
 
@@ -292,7 +232,6 @@ pub async fn log_out_others<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<u32> {
-    desktop.ready().await;
     Ok(desktop.client.log_out_others().await?)
 }
 
@@ -302,7 +241,6 @@ pub async fn log_out_everywhere<R: Runtime>(
     _app: AppHandle<R>,
     desktop: State<'_, Desktop<R>>,
 ) -> CommandResult<u32> {
-    desktop.ready().await;
     Ok(desktop.client.log_out_everywhere().await?)
 }
 
@@ -315,8 +253,5 @@ pub fn report_activity<R: Runtime>(
 ) {
     desktop.client.report_activity(active);
 }
-
-// Each command takes the `AppHandle` only to pin its runtime (the app's,
-// or the mock one in tests): with `State` alone Tauri can't infer it.
 
 include!("command_names.rs");

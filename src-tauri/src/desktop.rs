@@ -1,24 +1,22 @@
-//! The session client inside the app: built at startup from the data
-//! directory, settings and environment; its state changes forwarded to the
-//! window as `auth-changed` and `sessions-changed` events.
+//! The session client inside the app, built at startup from the data
+//! directory, with the window's preferences beside it. The client decides
+//! the server and the device name and saves them; this only adds the
+//! theme and the one event channel to the window.
 
 use std::sync::Arc;
 
-use latch_client::{
-    open_for_install, ClientConfig, DeviceIdentity, FallbackStore, LatchClient, StoreKind,
-};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
-use tokio::sync::watch;
+use latch_client::{open_for_install, ClientConfig, DeviceIdentity, FallbackStore, LatchClient};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime};
 
-use crate::commands::CommandError;
-use crate::data_dir::Places;
-use crate::settings::{Settings, SettingsFile};
+use latch_desktop_core::{Diagnostics, Places, SignInSummary};
+
+use crate::events::{self, Connected, WindowEvent};
+use crate::settings::{Settings, SettingsFile, Theme, SETTINGS_FILE};
 use crate::shell::Shell;
 
-/// Where an unconfigured debug build looks for `latchd --dev`.
-const DEBUG_SERVER: &str = "http://127.0.0.1:8787";
-/// Overrides the saved server address (tests, scripts/dev).
-pub const SERVER_URL_ENV: &str = "LATCH_SERVER_URL";
+/// How long the diagnostics' server check may take before it says so.
+const SERVER_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct Desktop<R: Runtime> {
     pub client: LatchClient,
@@ -26,9 +24,8 @@ pub struct Desktop<R: Runtime> {
     /// The OS as the server is told it (`Linux`, `Debian 12`…).
     pub os: String,
     pub places: Places,
-    store: Arc<FallbackStore>,
+    pub store: Arc<FallbackStore>,
     settings: SettingsFile<R>,
-    ready_tx: watch::Sender<bool>,
 }
 
 impl<R: Runtime> Desktop<R> {
@@ -43,129 +40,103 @@ impl<R: Runtime> Desktop<R> {
         let store = Arc::new(open_for_install(&places.data, &identity.install_id));
         // Off the main thread: the window is built meanwhile.
         store.probe_in_background();
-        let client = LatchClient::new(
-            ClientConfig::new(places.data.clone()),
-            identity,
-            store.clone(),
-        );
+        // Opened first: a damaged file is set aside before the client reads
+        // the server and name an older Latch saved in it.
+        let settings = SettingsFile::open(app, &places.config);
+        let config = ClientConfig::for_app(places.data.clone(), places.config.join(SETTINGS_FILE));
+        let client = LatchClient::new(config, identity, store.clone());
         Ok(Desktop {
             client,
             version,
             os,
             places: places.clone(),
             store,
-            settings: SettingsFile::open(app, &places.config),
-            ready_tx: watch::channel(false).0,
+            settings,
         })
     }
 
-    /// Waits until the client has restored its state (commands called
-    /// before that would see a half-started app).
-    pub async fn ready(&self) {
-        let mut ready = self.ready_tx.subscribe();
-        let _ = ready.wait_for(|r| *r).await;
-    }
-
-    pub fn store_kind(&self) -> StoreKind {
-        self.store.kind()
-    }
-
+    /// What went wrong reading the saved settings or state, if anything.
     pub fn settings_warning(&self) -> Option<String> {
-        self.settings.warning.clone()
+        let warnings: Vec<String> = [self.settings.warning.clone(), self.client.warning()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!warnings.is_empty()).then(|| warnings.join(" "))
     }
 
-    /// The settings as they are now: the server and device name the client
-    /// uses, the saved theme.
-    pub fn settings(&self) -> Settings {
-        let mut settings = self.settings.read(&self.client.device_name());
-        settings.server_url = self.client.server().map(|s| s.display());
-        settings.device_name = self.client.device_name();
-        settings
+    /// The settings as they are now: the client's server and device name,
+    /// the saved theme.
+    pub async fn settings(&self) -> Settings {
+        self.client.ready().await;
+        Settings {
+            server_url: self.client.server().map(|s| s.display()),
+            device_name: self.client.device_name(),
+            theme: self.settings.theme(),
+        }
     }
 
-    /// Changes and saves the settings; answers them.
-    pub fn save_settings(&self, change: impl FnOnce(&mut Settings)) -> Settings {
-        let mut settings = self.settings();
-        change(&mut settings);
-        self.settings.write(&settings);
-        settings
+    pub async fn set_theme(&self, theme: Theme) -> Settings {
+        self.settings.set_theme(theme);
+        self.settings().await
     }
 
-    /// The server to start with: saved, else `LATCH_SERVER_URL`, else (debug
-    /// builds) the local dev server, else none: the window asks.
-    fn initial_server(&self) -> Option<String> {
-        let saved = self.settings.read("").server_url;
-        saved
-            .or_else(|| {
-                std::env::var(SERVER_URL_ENV)
-                    .ok()
-                    .filter(|s| !s.trim().is_empty())
-            })
-            .or_else(|| cfg!(debug_assertions).then(|| DEBUG_SERVER.to_owned()))
+    /// The state now; every change after it goes to `channel`. Each
+    /// connection is its own: a second one (a reloaded window, a test
+    /// driver reading the state) doesn't take the window's events away.
+    pub async fn connect(&self, channel: Channel<WindowEvent>) -> Connected {
+        let (auth, sessions, subscription) = self.client.connect().await;
+        tauri::async_runtime::spawn(events::forward(subscription, channel));
+        Connected { auth, sessions }
+    }
+
+    /// The "Copy diagnostics" report (worded in latch-desktop-core): asks
+    /// the server, waiting at most a few seconds. No secrets.
+    pub async fn diagnostics(&self, shell: &Shell) -> Diagnostics {
+        self.client.ready().await;
+        let server = match self.client.server() {
+            None => None,
+            Some(url) => {
+                let answer =
+                    match tokio::time::timeout(SERVER_CHECK, self.client.server_info()).await {
+                        Ok(Ok(info)) => Ok(format!("answers: latchd {}", info.version)),
+                        Ok(Err(error)) => Err(error.to_string()),
+                        Err(_) => Err(format!(
+                            "no answer within {} seconds",
+                            SERVER_CHECK.as_secs()
+                        )),
+                    };
+                Some((url.display(), answer))
+            }
+        };
+        Diagnostics {
+            app_version: self.version.clone(),
+            debug: cfg!(debug_assertions),
+            tauri_version: tauri::VERSION.to_owned(),
+            webview_version: tauri::webview_version().ok(),
+            os: self.os.clone(),
+            arch: std::env::consts::ARCH.to_owned(),
+            server,
+            sign_in: SignInSummary::from(&self.client.auth_state()),
+            credential_store: self.store.kind(),
+            scheme: shell.scheme_registration(),
+            link_forwarding: shell.link_forwarding(),
+            settings_warning: self.settings_warning(),
+            data_dir: self.places.data.clone(),
+            config_dir: self.places.config.clone(),
+            log_file: shell.log_file(),
+        }
     }
 }
 
-/// Restores the client, then lets deep links in and forwards its changes.
+/// Restores the client (which then lets deep links in), then drops what
+/// settings.json held for it.
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let Some(desktop) = app.try_state::<Desktop<R>>() else {
             return;
         };
-        let saved_name = desktop.settings.read("").device_name;
-        let name = Some(saved_name).filter(|n| !n.is_empty());
-        desktop
-            .client
-            .start(desktop.initial_server().as_deref(), name.as_deref())
-            .await;
-        desktop.save_settings(|_| {});
-        // send_replace: the value must change even when no command is waiting yet.
-        desktop.ready_tx.send_replace(true);
-        forward_events(&app, &desktop.client);
-        attach_deep_links(&app);
+        desktop.client.start().await;
+        desktop.settings.forget_moved_keys();
     });
-}
-
-fn forward_events<R: Runtime>(app: &AppHandle<R>, client: &LatchClient) {
-    let mut auth = client.subscribe_auth();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while auth.changed().await.is_ok() {
-            let state = auth.borrow_and_update().clone();
-            if let Err(error) = handle.emit("auth-changed", state) {
-                tracing::warn!(%error, "can't tell the window the sign-in state");
-            }
-        }
-    });
-    let mut sessions = client.subscribe_sessions();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while sessions.changed().await.is_ok() {
-            let snapshot = sessions.borrow_and_update().clone();
-            if let Err(error) = handle.emit("sessions-changed", snapshot) {
-                tracing::warn!(%error, "can't tell the window the session list");
-            }
-        }
-    });
-}
-
-/// Deep links go to the client in arrival order; a refused one is told to
-/// the window as `deep-link-error` (`{code, message}`), never logged.
-fn attach_deep_links<R: Runtime>(app: &AppHandle<R>) {
-    let Some(shell) = app.try_state::<Shell>() else {
-        return;
-    };
-    let handle = app.clone();
-    shell.intake().attach(Arc::new(move |link| {
-        let handle = handle.clone();
-        tauri::async_runtime::spawn(async move {
-            let Some(desktop) = handle.try_state::<Desktop<R>>() else {
-                return;
-            };
-            if let Err(error) = desktop.client.open_deep_link(link.url().as_str()).await {
-                tracing::info!(code = error.code(), "deep link refused");
-                let _ = handle.emit("deep-link-error", CommandError::from(error));
-            }
-        });
-    }));
 }

@@ -1,44 +1,50 @@
 //! latch-desktop: the Tauri shell around the session client.
 //!
-//! It owns the window, the single-instance lock, deep-link intake, the
-//! settings store and the IPC commands; the session logic lives in
-//! `crates/client`, without Tauri.
+//! It owns the window, the single-instance lock, the window preferences
+//! and the IPC commands, and hands the OS's deep links to the client; the
+//! session logic, its state and the link intake live in `crates/client`,
+//! without Tauri.
+//!
+//! What needs no Tauri (the data directory, the log file, desktop
+//! entries, the diagnostics report) is in `latch-desktop-core`.
+//!
+//! Modules depend downwards only: `commands` → `desktop` → `events` →
+//! `error`, and `desktop` → `settings`, `shell`; `platform` → `shell`.
 
 pub mod commands;
-mod data_dir;
-mod deep_link;
 mod desktop;
-pub mod diagnostics;
-pub mod logs;
-// The desktop-entry logic runs on Linux only; its tests run everywhere.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-mod scheme;
+mod error;
+mod events;
+mod platform;
 mod settings;
 mod shell;
 
 use std::error::Error;
 use std::io::IsTerminal;
 
-use logs::LogFile;
+use latch_desktop_core::LogFile;
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-pub use commands::{AppInfo, CommandError, CredentialStore, NAMES as COMMANDS};
-pub use data_dir::{DataDirOverride, Places, DATA_DIR_ENV};
-pub use deep_link::{DeepLinkIntake, IncomingLink};
-pub use desktop::{start as start_client, Desktop, SERVER_URL_ENV};
-pub use latch_client::SignedOutNotice;
-pub use settings::{Settings, Theme};
-pub use shell::{LinkForwarding, SchemeRegistration, Shell};
+pub use commands::{AppInfo, CredentialStore, NAMES as COMMANDS};
+pub use desktop::{start as start_client, Desktop};
+pub use error::{CommandError, CommandResult};
+pub use events::{Connected, WindowEvent};
+pub use latch_client::{SignedOutNotice, SERVER_URL_ENV};
+pub use latch_desktop_core::{
+    DataDirOverride, LinkForwarding, Places, SchemeRegistration, DATA_DIR_ENV,
+};
+pub use settings::{Settings, Theme, SETTINGS_FILE};
+pub use shell::Shell;
 #[doc(hidden)]
 pub use tauri_specta;
 
 /// The label of the one window, as in tauri.conf.json and the capability.
 pub const MAIN_WINDOW: &str = "main";
 
-/// The non-secret settings file, in the data directory. Secrets never go
-/// here: they live in the OS credential store (SECURITY.md).
-pub const SETTINGS_FILE: &str = "settings.json";
+/// Limits the window checks as it is typed, exported into the bindings.
+pub const DEVICE_NAME_MAX_CHARS: usize = latch_protocol::MAX_NAME_CHARS;
+pub const CODE_LENGTH: usize = latch_protocol::CODE_LEN;
 
 /// The TypeScript bindings of the IPC commands, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -51,7 +57,7 @@ macro_rules! latch_ipc {
     ($($runtime:tt)+) => {
         $crate::tauri_specta::Builder::<$($runtime)+>::new()
             .commands($crate::tauri_specta::collect_commands![
-                $crate::commands::get_state::<$($runtime)+>,
+                $crate::commands::connect::<$($runtime)+>,
                 $crate::commands::get_app_info::<$($runtime)+>,
                 $crate::commands::get_diagnostics::<$($runtime)+>,
                 $crate::commands::get_settings::<$($runtime)+>,
@@ -72,6 +78,8 @@ macro_rules! latch_ipc {
                 $crate::commands::report_activity::<$($runtime)+>,
             ])
             .typ::<$crate::SignedOutNotice>()
+            .constant("DEVICE_NAME_MAX_CHARS", $crate::DEVICE_NAME_MAX_CHARS)
+            .constant("CODE_LENGTH", $crate::CODE_LENGTH)
     };
 }
 
@@ -96,7 +104,7 @@ pub fn run() -> Result<(), tauri::Error> {
     let mut context = tauri::generate_context!();
     let data_override = DataDirOverride::from_env();
     if let Some(dir) = &data_override {
-        // One lock per data directory; see data_dir.rs for why the
+        // One lock per data directory; see latch-desktop-core's data_dir.rs for why the
         // identifier is what we change.
         let identifier = dir.instance_identifier(&context.config().identifier);
         context.config_mut().identifier = identifier;
@@ -133,7 +141,7 @@ fn software_compositing() {
     }
 }
 
-/// Logs to stderr and, once setup opens it, to the log file (see logs.rs).
+/// Logs to stderr and, once setup opens it, to the log file (see latch-desktop-core's logs.rs).
 fn init_tracing() -> LogFile {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -166,7 +174,7 @@ fn places(app: &App, data_override: Option<&DataDirOverride>) -> Result<Places, 
         None => Places {
             data: app.path().app_data_dir()?,
             config: app.path().app_config_dir()?,
-            logs: logs::platform_log_dir(app.handle())?,
+            logs: platform::log_dir(app.handle())?,
         },
     })
 }
@@ -194,8 +202,8 @@ fn setup(
     create_main_window(app, data_override)?;
     start_deep_link_intake(app);
     desktop::start(app.handle());
-    register_scheme(app.handle());
-    check_link_forwarding(app.handle());
+    platform::register_scheme(app.handle());
+    platform::check_link_forwarding(app.handle());
     Ok(())
 }
 
@@ -231,193 +239,28 @@ fn show_main_window(app: &AppHandle) {
 }
 
 /// Listens for links first, then reads the cold-start link once, so none is
-/// missed in between (a link seen both ways is dropped as a duplicate).
+/// missed in between (a link seen both ways is dropped as a duplicate). Each
+/// goes straight to the client, which parses it, queues it until it is
+/// ready, and opens it.
 fn start_deep_link_intake(app: &App) {
-    let handle = app.handle().clone();
-    app.deep_link().on_open_url(move |event| {
-        if let Some(shell) = handle.try_state::<Shell>() {
-            for url in event.urls() {
-                shell.intake().offer(IncomingLink::new(url));
-            }
-        }
-    });
-
-    let Some(shell) = app.try_state::<Shell>() else {
+    let Some(desktop) = app.try_state::<Desktop<tauri::Wry>>() else {
         return;
     };
+    let client = desktop.client.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            client.offer_link(url.as_str());
+        }
+    });
     match app.deep_link().get_current() {
         Ok(Some(urls)) => {
             for url in urls {
-                shell.intake().offer(IncomingLink::new(url));
+                desktop.client.offer_link(url.as_str());
             }
         }
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "cannot read the link the app was started with"),
     }
-}
-
-/// Linux (and Windows debug builds, which no installer registered) learn the
-/// `app.latch:` scheme at run time. On Linux an installed package's desktop
-/// entry is used when it starts this binary, and a per-user handler is
-/// written only for a build nothing installed (see scheme.rs). On Windows a
-/// debug build writes the registry keys the installer would. It runs off the
-/// main thread (it starts `xdg-mime` and `update-desktop-database`); a
-/// failure is logged and kept for the window to show, never fatal.
-fn register_scheme(app: &AppHandle) {
-    #[cfg(any(target_os = "linux", all(windows, debug_assertions)))]
-    {
-        let handle = app.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let status = match register_scheme_now(&handle) {
-                Ok(entry) => {
-                    tracing::info!(%entry, "app.latch: scheme registered");
-                    SchemeRegistration::Registered { entry }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot register the app.latch: scheme; links opened elsewhere won't reach the app");
-                    SchemeRegistration::Failed { message: error }
-                }
-            };
-            if let Some(shell) = handle.try_state::<Shell>() {
-                shell.set_scheme_registration(status);
-            }
-        });
-    }
-    #[cfg(not(any(target_os = "linux", all(windows, debug_assertions))))]
-    if let Some(shell) = app.try_state::<Shell>() {
-        shell.set_scheme_registration(SchemeRegistration::NotNeeded);
-    }
-}
-
-/// Registers the scheme; answers the entry that now opens links.
-#[cfg(target_os = "linux")]
-fn register_scheme_now(app: &AppHandle) -> Result<String, String> {
-    use std::process::Command;
-
-    let mime = scheme::mime_type();
-    // An AppImage runs from a temporary mount: links must start the image.
-    let exe = match app.env().appimage {
-        Some(image) => std::path::PathBuf::from(image),
-        None => tauri::utils::platform::current_exe().map_err(|e| e.to_string())?,
-    };
-    let current_default = Command::new("xdg-mime")
-        .args(["query", "default", &mime])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
-        .unwrap_or_default();
-    let (user_dir, system_dirs) = scheme::application_dirs(
-        std::env::var_os("XDG_DATA_HOME").as_deref(),
-        app.path().home_dir().ok().as_deref(),
-        std::env::var_os("XDG_DATA_DIRS").as_deref(),
-    );
-    let path_var = std::env::var_os("PATH");
-    match scheme::plan(
-        &current_default,
-        &exe,
-        user_dir.as_ref(),
-        &system_dirs,
-        path_var.as_deref(),
-    ) {
-        scheme::Plan::AlreadyDefault { entry } => Ok(entry),
-        scheme::Plan::UseInstalled { entry } => {
-            let status = Command::new("xdg-mime")
-                .args(["default", &entry, &mime])
-                .status()
-                .map_err(|e| format!("can't run xdg-mime ({e}); install xdg-utils"))?;
-            if status.success() {
-                Ok(entry)
-            } else {
-                Err(format!(
-                    "xdg-mime couldn't make {entry} the handler ({status})"
-                ))
-            }
-        }
-        scheme::Plan::WriteHandler => {
-            app.deep_link().register_all().map_err(|e| e.to_string())?;
-            let name = exe
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(format!("{name}-handler.desktop"))
-        }
-    }
-}
-
-#[cfg(all(windows, debug_assertions))]
-fn register_scheme_now(app: &AppHandle) -> Result<String, String> {
-    app.deep_link().register_all().map_err(|e| e.to_string())?;
-    Ok("the current user's registry (debug build)".to_owned())
-}
-
-/// Finds out, off the main thread, whether a second launch can hand its
-/// link to this window, and says so in the log and the window when it can't.
-fn check_link_forwarding(app: &AppHandle) {
-    let handle = app.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let status = link_forwarding_status(&handle);
-        match &status {
-            LinkForwarding::Unavailable { reason, detail } => {
-                tracing::warn!("link forwarding is unavailable: {reason} ({detail})");
-            }
-            _ => tracing::info!("link forwarding is available"),
-        }
-        if let Some(shell) = handle.try_state::<Shell>() {
-            shell.set_link_forwarding(status);
-        }
-    });
-}
-
-/// Linux: the single-instance plugin holds a D-Bus name on the session bus,
-/// and goes on without one when there is no bus (it only logs a warning, and
-/// keeps no state we can read). So ask the bus who owns that name: this
-/// process, or nobody.
-#[cfg(target_os = "linux")]
-fn link_forwarding_status(app: &AppHandle) -> LinkForwarding {
-    let name = format!("{}.SingleInstance", app.config().identifier);
-    match single_instance_owner_pid(&name) {
-        Ok(pid) if pid == std::process::id() => LinkForwarding::Available,
-        Ok(pid) => LinkForwarding::Unavailable {
-            reason: "another program holds Latch's single-instance name".to_owned(),
-            detail: format!("process {pid} owns {name}"),
-        },
-        Err((reason, detail)) => LinkForwarding::Unavailable {
-            reason: reason.to_owned(),
-            detail,
-        },
-    }
-}
-
-/// The pid holding `name`, or why it can't be known: (words, the error).
-#[cfg(target_os = "linux")]
-fn single_instance_owner_pid(name: &str) -> Result<u32, (&'static str, String)> {
-    use zbus::names::BusName;
-
-    let connection = zbus::blocking::Connection::session()
-        .map_err(|e| ("there is no D-Bus session bus", e.to_string()))?;
-    let bus = zbus::blocking::fdo::DBusProxy::new(&connection)
-        .map_err(|e| ("the D-Bus session bus doesn't answer", e.to_string()))?;
-    let well_known = BusName::try_from(name)
-        .map_err(|e| ("Latch's single-instance name is invalid", e.to_string()))?;
-    let owner = bus.get_name_owner(well_known).map_err(|e| {
-        (
-            "Latch couldn't take its single-instance name on the D-Bus session bus",
-            e.to_string(),
-        )
-    })?;
-    bus.get_connection_unix_process_id(BusName::Unique(owner.into_inner()))
-        .map_err(|e| {
-            (
-                "the D-Bus session bus doesn't say who holds Latch's single-instance name",
-                e.to_string(),
-            )
-        })
-}
-
-/// macOS and Windows: the plugin's lock (a socket, a named mutex) needs no
-/// session service.
-#[cfg(not(target_os = "linux"))]
-fn link_forwarding_status(_app: &AppHandle) -> LinkForwarding {
-    LinkForwarding::Available
 }
 
 #[cfg(test)]
@@ -470,15 +313,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn command_errors_are_code_and_message() {
-        let error = CommandError::from(latch_client::ClientError::FlowExpired);
-        assert_eq!(
-            serde_json::to_value(error).unwrap(),
-            serde_json::json!({"code": "flow_expired", "message": "This sign-in link has expired. Send a new one."})
-        );
-    }
-
     /// The capability, the command list build.rs declares and the invoke
     /// handler name the same commands: none missing, none extra.
     #[test]
@@ -520,9 +354,9 @@ mod tests {
             .filter_map(|p| p.as_str())
             .filter(|p| p.contains(':'))
             .collect();
-        assert_eq!(
-            plugin_permissions,
-            ["core:event:allow-listen", "core:event:allow-unlisten"]
+        assert!(
+            plugin_permissions.is_empty(),
+            "no plugin or core permission: {plugin_permissions:?}"
         );
     }
 }

@@ -1,7 +1,8 @@
-//! The non-secret settings (server address, this device's name, theme),
-//! through tauri-plugin-store in the config directory. A missing file gives
-//! the defaults; a damaged one is set aside, the defaults used, and the
-//! window told (`AppInfo.settings_warning`). Secrets never come here.
+//! The window's preferences (the theme), through tauri-plugin-store in the
+//! config directory. The server and the device name are the client's (it
+//! saves them in `client-state.json`). A missing file gives the defaults; a
+//! damaged one is set aside, the defaults used, and the window told
+//! (`AppInfo.settings_warning`). Secrets never come here.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +11,13 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::{Store, StoreExt};
 
-use crate::SETTINGS_FILE;
+/// The window-preferences file, in the config directory. Secrets never go
+/// here: they live in the OS credential store (SECURITY.md).
+pub const SETTINGS_FILE: &str = "settings.json";
+
+/// Keys the file held before the client saved them itself; dropped once
+/// the client has read them.
+const MOVED_TO_CLIENT: [&str; 2] = ["server_url", "device_name"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
@@ -21,6 +28,8 @@ pub enum Theme {
     Dark,
 }
 
+/// What Settings shows: the server and name from the client, the theme from
+/// this file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Settings {
     pub server_url: Option<String>,
@@ -76,37 +85,33 @@ impl<R: Runtime> SettingsFile<R> {
         }
     }
 
-    fn string(&self, key: &str) -> Option<String> {
-        self.store.as_ref()?.get(key)?.as_str().map(str::to_owned)
+    pub fn theme(&self) -> Theme {
+        self.store
+            .as_ref()
+            .and_then(|store| store.get("theme"))
+            .and_then(|t| serde_json::from_value(t).ok())
+            .unwrap_or_default()
     }
 
-    /// The saved settings; `default_name` when no device name was saved.
-    pub fn read(&self, default_name: &str) -> Settings {
-        Settings {
-            server_url: self.string("server_url"),
-            device_name: self
-                .string("device_name")
-                .unwrap_or_else(|| default_name.to_owned()),
-            theme: self
-                .string("theme")
-                .and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
-                .unwrap_or_default(),
-        }
-    }
-
-    pub fn write(&self, settings: &Settings) {
+    pub fn set_theme(&self, theme: Theme) {
         let Some(store) = &self.store else { return };
-        match &settings.server_url {
-            Some(url) => store.set("server_url", url.clone()),
-            None => {
-                store.delete("server_url");
-            }
+        store.set("theme", serde_json::to_value(theme).unwrap_or_default());
+        self.save(store);
+    }
+
+    /// Drops what the client now keeps (call once it has read them).
+    pub fn forget_moved_keys(&self) {
+        let Some(store) = &self.store else { return };
+        let mut changed = false;
+        for key in MOVED_TO_CLIENT {
+            changed |= store.delete(key);
         }
-        store.set("device_name", settings.device_name.clone());
-        store.set(
-            "theme",
-            serde_json::to_value(settings.theme).unwrap_or_default(),
-        );
+        if changed {
+            self.save(store);
+        }
+    }
+
+    fn save(&self, store: &Store<R>) {
         if let Err(error) = store.save() {
             tracing::warn!(%error, "can't save the settings file");
         }

@@ -43,6 +43,20 @@ fn quoted_after(source: &str, openers: &[&str]) -> BTreeSet<String> {
     found
 }
 
+/// `logOutOthers` → `log_out_others`.
+fn snake_case(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The UI's source files that ship: everything under ui/src except the dev
 /// preview's fake backend and the tests.
 fn shipped_ui_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -89,63 +103,48 @@ fn asvs_4_1_3_the_capability_grants_exactly_the_commands_the_ui_calls() {
         .copied()
         .filter(|p| !p.starts_with("allow-"))
         .collect();
-    assert_eq!(
-        plugin,
-        ["core:event:allow-listen", "core:event:allow-unlisten"],
-        "no plugin or core API beyond listening to the app's events"
+    assert!(
+        plugin.is_empty(),
+        "no plugin or core API: changes reach the window on the channel it hands to `connect`, which needs no permission ({plugin:?})"
     );
 
     let declared: BTreeSet<String> = command_names::NAMES.iter().map(|s| s.to_string()).collect();
-    let api = read("ui/src/lib/api.ts");
     let bindings = read("ui/src/lib/bindings.ts");
-    // `call<T>("name", …)`: every command api.ts sends; `invoke` appears
-    // once, inside `call`, with no literal name of its own.
+    // `commands.setServer(…)`: every generated command the shipped UI calls
+    // (no command name is written by hand; bindings.ts maps each to its
+    // Rust name).
+    let mut files = Vec::new();
+    shipped_ui_files(&root().join("ui/src"), &mut files);
     let mut ui_calls = BTreeSet::new();
-    for (at, _) in api.match_indices("call<") {
-        let rest = &api[at + "call<".len()..];
-        let close = rest.find('>').unwrap();
-        // `function call<T>(cmd: …` is the definition, not a call.
-        if let Some(quoted) = rest[close..].strip_prefix(">(\"") {
-            ui_calls.insert(quoted.chars().take_while(|&c| c != '"').collect::<String>());
+    for file in files.iter().filter(|f| !f.ends_with("bindings.ts")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (at, _) in text.match_indices("commands.") {
+            let rest = &text[at + "commands.".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            if rest[name.len()..].starts_with('(') {
+                ui_calls.insert(snake_case(&name));
+            }
         }
     }
-    assert_eq!(
-        api.matches("invoke<").count() + api.matches("invoke(").count(),
-        1
-    );
     let generated = quoted_after(&bindings, &["__TAURI_INVOKE(\"", "__TAURI_INVOKE<void>(\""]);
 
     assert_eq!(granted, declared, "capability vs command_names.rs");
-    assert_eq!(ui_calls, declared, "what api.ts calls vs command_names.rs");
-    assert!(
-        generated.is_subset(&declared),
-        "bindings.ts invokes undeclared commands: {:?}",
-        generated.difference(&declared).collect::<Vec<_>>()
-    );
-
-    // The events the window listens to are ones the app emits.
-    let listened = quoted_after(
-        &api,
-        &[
-            "listen<AuthState>(\"",
-            "listen<SessionsSnapshot>(\"",
-            "listen<CommandError>(\"",
-        ],
-    );
-    let all_listens = api.matches("listen<").count();
-    assert_eq!(listened.len(), all_listens, "every listen is checked");
-    let desktop = read("src-tauri/src/desktop.rs");
-    for event in &listened {
+    assert_eq!(ui_calls, declared, "what the UI calls vs command_names.rs");
+    assert_eq!(generated, declared, "bindings.ts vs command_names.rs");
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
         assert!(
-            desktop.contains(&format!("emit(\"{event}\"")),
-            "the window listens to {event}, which nothing emits"
+            !text.contains("listen<") && !text.contains("listen("),
+            "{}: the window hears Rust only on the channel",
+            file.display()
         );
     }
 
     // api.ts (and the generated bindings it types) are the only door: no
     // other shipped file touches Tauri's JavaScript API.
-    let mut files = Vec::new();
-    shipped_ui_files(&root().join("ui/src"), &mut files);
     assert!(files.len() > 5, "found the UI sources: {files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -153,8 +152,7 @@ fn asvs_4_1_3_the_capability_grants_exactly_the_commands_the_ui_calls() {
         if name == "api.ts" || name == "bindings.ts" {
             for import in text.lines().filter(|l| l.contains("from \"@tauri-apps/")) {
                 assert!(
-                    import.contains("\"@tauri-apps/api/core\"")
-                        || import.contains("\"@tauri-apps/api/event\""),
+                    import.contains("\"@tauri-apps/api/core\""),
                     "{name}: {import}"
                 );
             }

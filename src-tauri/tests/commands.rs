@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use latch_desktop_lib::{latch_ipc, Desktop, LinkForwarding, Places, Shell};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use latch_desktop_lib::{latch_ipc, Desktop, LinkForwarding, Places, Shell, WindowEvent};
 use latch_testkit::Latchd;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
 };
@@ -24,6 +27,12 @@ struct App {
 fn app(settings: &str) -> App {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("settings.json"), settings).unwrap();
+    app_in(dir, |_| {})
+}
+
+/// The app on the mock runtime in `dir`; `before_start` runs once the
+/// client exists and before it starts (a cold start's link arrives then).
+fn app_in(dir: tempfile::TempDir, before_start: impl FnOnce(&Desktop<MockRuntime>)) -> App {
     let app = mock_builder()
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(latch_ipc!(MockRuntime).invoke_handler())
@@ -31,6 +40,7 @@ fn app(settings: &str) -> App {
         .unwrap();
     app.manage(Shell::new());
     app.manage(Desktop::new(app.handle(), &Places::under(dir.path())).unwrap());
+    before_start(&app.state::<Desktop<MockRuntime>>());
     latch_desktop_lib::start_client(app.handle());
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
@@ -56,8 +66,11 @@ async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
     let server = Latchd::start(&[]);
     // The saved server wins over every default, so no env var is needed.
     let app = app(&json!({"server_url": server.base}).to_string());
-    let ui = tokio::task::block_in_place(|| invoke(&app, "get_state", json!({}))).unwrap();
-    assert_eq!(ui["state"], "signed-out");
+    let ui =
+        tokio::task::block_in_place(|| invoke(&app, "connect", json!({"events": "__CHANNEL__:1"})))
+            .unwrap();
+    assert_eq!(ui["auth"]["state"], "signed-out");
+    assert_eq!(ui["sessions"]["sessions"], json!([]));
 
     let settings = tokio::task::block_in_place(|| {
         invoke(&app, "set_device_name", json!({"name": "Test rig"}))
@@ -94,7 +107,7 @@ async fn the_window_signs_in_lists_renames_and_signs_out_through_commands() {
 
     let list = tokio::task::block_in_place(|| invoke(&app, "list_sessions", json!({}))).unwrap();
     let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(list["sessions"][0]["status"], "Current");
+    assert_eq!(list["sessions"][0]["current"], true, "worded Current");
     let renamed = tokio::task::block_in_place(|| {
         invoke(
             &app,
@@ -262,4 +275,147 @@ async fn unavailable_link_forwarding_reaches_the_window_and_the_diagnostics() {
         ),
         "{text}"
     );
+}
+
+/// What a window's channel received, as JSON, in order.
+fn channel() -> (Channel<WindowEvent>, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let channel = Channel::new(move |body| {
+        let InvokeResponseBody::Json(json) = body else {
+            panic!("a channel message that isn't JSON")
+        };
+        sink.lock()
+            .unwrap()
+            .push(serde_json::from_str(&json).unwrap());
+        Ok(())
+    });
+    (channel, seen)
+}
+
+/// Waits until the channel has received an event `matching`; answers it.
+async fn received(seen: &Mutex<Vec<Value>>, matching: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(event) = seen.lock().unwrap().iter().find(|e| matching(e)) {
+            return event.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not received; the channel got {:?}",
+            seen.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A link clicked while Latch was closed reaches the client before it has
+/// started, and signs in while the window connects. Whichever comes first,
+/// the window has it: in `connect`'s answer, or as an event after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cold_start_sign_in_is_in_the_first_read_or_on_the_channel() {
+    let server = Latchd::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.json"),
+        json!({"server_url": server.base}).to_string(),
+    )
+    .unwrap();
+    let first = app_in(dir, |_| {});
+    tokio::task::block_in_place(|| {
+        invoke(&first, "request_link", json!({"email": "ada@example.com"}))
+    })
+    .unwrap();
+    let link = server.mail_for("ada@example.com").await.deep_link();
+    let App { app, window, dir } = first;
+    drop((window, app));
+
+    let again = app_in(dir, |desktop| assert!(desktop.client.offer_link(&link)));
+    let desktop = again.app.state::<Desktop<MockRuntime>>();
+    let (events, seen) = channel();
+    let connected = desktop.connect(events).await;
+    if !matches!(connected.auth, latch_client::AuthState::SignedIn { .. }) {
+        let event = received(&seen, |e| {
+            e["type"] == "auth-changed" && e["auth"]["state"] == "signed-in"
+        })
+        .await;
+        assert_eq!(event["auth"]["account"]["email"], "ada@example.com");
+    }
+    // Later changes follow on the same channel, as the typed union.
+    let listed = |e: &Value| {
+        e["type"] == "sessions-changed"
+            && e["sessions"]["sessions"]
+                .as_array()
+                .is_some_and(|s| s.len() == 1)
+    };
+    received(&seen, listed).await;
+    tokio::task::block_in_place(|| invoke(&again, "log_out", json!({}))).unwrap();
+    let event = received(&seen, |e| {
+        e["type"] == "auth-changed" && e["auth"]["state"] == "signed-out"
+    })
+    .await;
+    assert_eq!(
+        event,
+        json!({"type": "auth-changed", "auth": {"state": "signed-out", "notice": null}})
+    );
+    received(&seen, |e| {
+        e["type"] == "sessions-changed" && e["sessions"]["sessions"] == json!([])
+    })
+    .await;
+}
+
+/// A refused link reaches the window as `deep-link-error` with its code;
+/// a second connection (a test driver reading the state) takes nothing
+/// from the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_link_reaches_the_window_on_the_channel() {
+    let server = Latchd::start(&[]);
+    let app = app(&json!({"server_url": server.base}).to_string());
+    let desktop = app.app.state::<Desktop<MockRuntime>>();
+    let (events, seen) = channel();
+    desktop.connect(events).await;
+    let (second, seen_second) = channel();
+    desktop.connect(second).await;
+    assert!(desktop
+        .client
+        .offer_link("app.latch:/auth/callback?flow=flw_x&code=ABCD-EFGH"));
+    for seen in [&seen, &seen_second] {
+        let event = received(seen, |e| e["type"] == "deep-link-error").await;
+        assert_eq!(event["error"]["code"], "not_pending");
+    }
+}
+
+/// Today's two files, one of them damaged: settings.json (the window's
+/// theme, and once the server and name) is set aside with a warning; the
+/// server and the sign-out notice in client-state.json are kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_settings_file_keeps_what_client_state_holds() {
+    let server = Latchd::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("settings.json"), "{ this is not json").unwrap();
+    let old_state = json!({
+        "server": format!("{}/", server.base),
+        "lifetimes": {"idle_timeout_s": 1209600, "absolute_lifetime_s": 2592000},
+        "pending": null,
+        "signed_in": null,
+        "notice": {"reason": "terminated", "by_device": "Pixel 8", "at": "2026-11-27T08:13:00Z",
+                   "message": "This device was terminated from Pixel 8 at 09:13"},
+    });
+    std::fs::write(dir.path().join("client-state.json"), old_state.to_string()).unwrap();
+    let app = app_in(dir, |_| {});
+    let info = tokio::task::block_in_place(|| invoke(&app, "get_app_info", json!({}))).unwrap();
+    assert!(
+        info["settings_warning"]
+            .as_str()
+            .unwrap()
+            .contains("default settings"),
+        "{info}"
+    );
+    let settings = tokio::task::block_in_place(|| invoke(&app, "get_settings", json!({}))).unwrap();
+    assert_eq!(settings["server_url"].as_str(), Some(server.base.as_str()));
+    assert_eq!(settings["theme"], "system");
+    let ui =
+        tokio::task::block_in_place(|| invoke(&app, "connect", json!({"events": "__CHANNEL__:1"})))
+            .unwrap();
+    assert_eq!(ui["auth"]["notice"]["by_device"], "Pixel 8", "{ui}");
 }

@@ -57,8 +57,13 @@ async fn main() -> ExitCode {
             }
         },
         ("signin", Some(server), Some(email)) => {
-            let client = LatchClient::new(ClientConfig::new(dir.clone()), identity, store.clone());
-            client.start(Some(server), Some("Probe")).await;
+            let config = ClientConfig {
+                server: Some(server.clone()),
+                device_name: Some("Probe".to_owned()),
+                ..ClientConfig::new(dir.clone())
+            };
+            let client = LatchClient::new(config, identity, store.clone());
+            client.start().await;
             if let Err(e) = client.request_link(email).await {
                 eprintln!("{e}");
                 return ExitCode::FAILURE;

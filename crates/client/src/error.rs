@@ -53,27 +53,80 @@ fn session_ended_message(revocation: &Option<Revocation>) -> String {
     }
 }
 
-impl ClientError {
-    /// The stable code the window switches on.
-    pub fn code(&self) -> &'static str {
+/// The stable name of what went wrong, which the window switches on
+/// (`{code, message}` at the Tauri boundary; a string union in TypeScript).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCodeName {
+    Unreachable,
+    InvalidServer,
+    InvalidEmail,
+    InvalidCode,
+    FlowExpired,
+    FlowUsed,
+    FlowLocked,
+    VerifierMismatch,
+    RateLimited,
+    NotPending,
+    InvalidLink,
+    NotFound,
+    InvalidName,
+    SignedOut,
+    InvalidRequest,
+    ServerError,
+}
+
+impl ErrorCodeName {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Unreachable { .. } => "unreachable",
-            Self::InvalidServer(_) => "invalid_server",
-            Self::InvalidEmail(_) => "invalid_email",
+            Self::Unreachable => "unreachable",
+            Self::InvalidServer => "invalid_server",
+            Self::InvalidEmail => "invalid_email",
             Self::InvalidCode => "invalid_code",
             Self::FlowExpired => "flow_expired",
             Self::FlowUsed => "flow_used",
             Self::FlowLocked => "flow_locked",
             Self::VerifierMismatch => "verifier_mismatch",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::NotPending(_) => "not_pending",
-            Self::InvalidLink(_) => "invalid_link",
+            Self::RateLimited => "rate_limited",
+            Self::NotPending => "not_pending",
+            Self::InvalidLink => "invalid_link",
             Self::NotFound => "not_found",
-            Self::InvalidName(_) => "invalid_name",
-            Self::SessionEnded(_) | Self::NotSignedIn => "signed_out",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::Server(_) => "server_error",
+            Self::InvalidName => "invalid_name",
+            Self::SignedOut => "signed_out",
+            Self::InvalidRequest => "invalid_request",
+            Self::ServerError => "server_error",
         }
+    }
+}
+
+impl ClientError {
+    /// The stable code the window switches on.
+    pub fn code_name(&self) -> ErrorCodeName {
+        use ErrorCodeName as N;
+        match self {
+            Self::Unreachable { .. } => N::Unreachable,
+            Self::InvalidServer(_) => N::InvalidServer,
+            Self::InvalidEmail(_) => N::InvalidEmail,
+            Self::InvalidCode => N::InvalidCode,
+            Self::FlowExpired => N::FlowExpired,
+            Self::FlowUsed => N::FlowUsed,
+            Self::FlowLocked => N::FlowLocked,
+            Self::VerifierMismatch => N::VerifierMismatch,
+            Self::RateLimited { .. } => N::RateLimited,
+            Self::NotPending(_) => N::NotPending,
+            Self::InvalidLink(_) => N::InvalidLink,
+            Self::NotFound => N::NotFound,
+            Self::InvalidName(_) => N::InvalidName,
+            Self::SessionEnded(_) | Self::NotSignedIn => N::SignedOut,
+            Self::InvalidRequest(_) => N::InvalidRequest,
+            Self::Server(_) => N::ServerError,
+        }
+    }
+
+    /// [`ClientError::code_name`] as its string.
+    pub fn code(&self) -> &'static str {
+        self.code_name().as_str()
     }
 
     /// The error a protocol error body stands for.
@@ -84,7 +137,6 @@ impl ClientError {
             ));
         };
         match body.error {
-            ErrorCode::Unknown(_) => Self::Server(body.message),
             ErrorCode::InvalidRequest => Self::InvalidRequest(body.message),
             ErrorCode::InvalidCode => Self::InvalidCode,
             ErrorCode::VerifierMismatch => Self::VerifierMismatch,
@@ -104,8 +156,33 @@ impl ClientError {
                 "The server is temporarily unavailable. Try again in a moment.".to_owned(),
             ),
             ErrorCode::Internal => Self::Server("The server had a problem. Try again.".to_owned()),
+            // A code from a newer server: its message is for that server's
+            // clients, so say it generically.
+            ErrorCode::Unknown(_) => Self::Server(
+                "The server refused this for a reason this version of Latch doesn't know. Try again, or update Latch.".to_owned(),
+            ),
         }
     }
 }
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_error_code_is_worded_generically() {
+        let body: ErrorBody = serde_json::from_value(serde_json::json!({
+            "error": "step_up_required",
+            "message": "Confirm it's you with your security key.",
+        }))
+        .unwrap();
+        let error = ClientError::from_body(403, Some(body), None);
+        assert_eq!(error.code(), "server_error");
+        assert_eq!(
+            error.to_string(),
+            "The server refused this for a reason this version of Latch doesn't know. Try again, or update Latch."
+        );
+    }
+}

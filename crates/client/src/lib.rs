@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod device;
 pub mod error;
+pub mod link_intake;
 pub mod pkce;
 pub mod secret_store;
 pub mod server_url;
@@ -15,13 +16,14 @@ pub mod state;
 pub mod status;
 pub mod view;
 
-pub use client::{ClientConfig, LatchClient};
+pub use client::links::{Subscription, Update};
+pub use client::{ClientConfig, LatchClient, SERVER_URL_ENV};
 pub use deep_link::{DeepLink, DeepLinkError};
 pub use device::DeviceIdentity;
-pub use error::ClientError;
+pub use error::{ClientError, ErrorCodeName};
 pub use latch_deeplink as deep_link;
 pub use secret_store::{
     open_for_install, FallbackStore, FileStore, KeyringStore, MemoryStore, SecretStore, StoreKind,
 };
 pub use server_url::ServerUrl;
-pub use view::{AuthState, SessionView, SessionsSnapshot, SignedOutNotice};
+pub use view::{AuthState, Expiry, SessionView, SessionsSnapshot, SignedOutNotice};

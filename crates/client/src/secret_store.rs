@@ -29,6 +29,18 @@ pub enum StoreKind {
     },
 }
 
+impl StoreKind {
+    /// What the window says about it, when there is something to say.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Self::Os => None,
+            Self::File { why } => Some(format!(
+                "Latch keeps your sign-in in a private file instead of the system keyring ({why})."
+            )),
+        }
+    }
+}
+
 /// The OS credential store through `keyring`. `service` names this install.
 pub struct KeyringStore {
     service: String,

@@ -21,56 +21,36 @@ impl Default for Lifetimes {
     }
 }
 
+/// When a session ends unless used; the window words it and keeps the
+/// words fresh ("Expires in 12 days if unused").
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Expiry {
+    pub at: DateTime<Utc>,
+    /// False when use can't extend it (the absolute end).
+    pub if_unused: bool,
+}
+
 /// Idle sessions, and any within this of their end, show when they expire.
 const SHOW_EXPIRY_WITHIN: i64 = 3 * 86_400;
 
-/// `"Current"`, `"Active now"` or `"Last active 3 hours ago"`.
-pub fn status_line(session: &Session, now: DateTime<Utc>) -> String {
-    if session.current {
-        "Current".to_owned()
-    } else if session.state == SessionState::Active {
-        "Active now".to_owned()
-    } else {
-        format!("Last active {}", ago(session.last_active_at, now))
-    }
-}
-
-/// `"Expires in 12 days if unused"` (or without "if unused" when use can't
-/// extend it), for sessions that aren't in use or end soon; None otherwise.
-pub fn expiry_line(session: &Session, lifetimes: &Lifetimes, now: DateTime<Utc>) -> Option<String> {
+/// When a session ends, for sessions that aren't in use or end soon; None
+/// otherwise. The window words it ("Expires in 12 days if unused").
+pub fn expiry_of(session: &Session, lifetimes: &Lifetimes, now: DateTime<Utc>) -> Option<Expiry> {
     let left = session.expires_at - now;
     let idle = session.state == SessionState::Idle && !session.current;
     if !idle && left.num_seconds() > SHOW_EXPIRY_WITHIN {
         return None;
     }
     let absolute_end = session.created_at + seconds(lifetimes.absolute_lifetime_s);
-    let in_words = span(left);
-    Some(if session.expires_at >= absolute_end {
-        format!("Expires in {in_words}")
-    } else {
-        format!("Expires in {in_words} if unused")
+    Some(Expiry {
+        at: session.expires_at,
+        if_unused: session.expires_at < absolute_end,
     })
 }
 
 fn seconds(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
-}
-
-/// `"just now"`, `"5 minutes ago"`, `"3 hours ago"`, `"yesterday"`, `"12 days ago"`, …
-pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let d = now - then;
-    let minutes = d.num_minutes();
-    let hours = d.num_hours();
-    let days = d.num_days();
-    match () {
-        _ if minutes < 1 => "just now".to_owned(),
-        _ if minutes < 60 => plural(minutes, "minute") + " ago",
-        _ if hours < 24 => plural(hours, "hour") + " ago",
-        _ if days < 2 => "yesterday".to_owned(),
-        _ if days < 60 => plural(days, "day") + " ago",
-        _ if days < 365 => plural(days / 30, "month") + " ago",
-        _ => plural(days / 365, "year") + " ago",
-    }
 }
 
 /// A time left in words, rounded down: `"12 days"`, `"5 hours"`, `"1 minute"`.
@@ -80,6 +60,15 @@ pub fn span(d: Duration) -> String {
         _ if d.num_hours() < 1 => plural(d.num_minutes(), "minute"),
         _ if d.num_days() < 1 => plural(d.num_hours(), "hour"),
         _ => plural(d.num_days(), "day"),
+    }
+}
+
+/// `"there is no bus"` → `"There is no bus"`: a message that starts a sentence.
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -105,7 +94,6 @@ where
     let by = revocation.by_device.as_deref().unwrap_or("another device");
     let when = clock_time(revocation.at, now, tz);
     match &revocation.reason {
-        RevocationReason::Unknown(_) => "Signed out by the server".to_owned(),
         RevocationReason::LoggedOut => format!("You logged out of this device {when}"),
         RevocationReason::Terminated => format!("This device was terminated from {by} {when}"),
         RevocationReason::LoggedOutOthers => format!("You logged out of all other devices from {by} {when}"),
@@ -118,6 +106,8 @@ where
         RevocationReason::Evicted => {
             "Signed out because this account signed in on more than 100 devices; the least recently used goes first.".to_owned()
         }
+        // A reason from a newer server.
+        RevocationReason::Unknown(_) => "Signed out by the server".to_owned(),
     }
 }
 
@@ -183,37 +173,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn status_lines() {
-        let now = t("2026-11-27T12:00:00Z");
-        let s = |current, state, last| {
-            session(
-                current,
-                state,
-                last,
-                "2026-11-20T00:00:00Z",
-                "2026-12-11T12:00:00Z",
-            )
-        };
-        assert_eq!(
-            status_line(&s(true, SessionState::Idle, "2026-11-01T00:00:00Z"), now),
-            "Current"
-        );
-        assert_eq!(
-            status_line(&s(false, SessionState::Active, "2026-11-27T11:00:00Z"), now),
-            "Active now"
-        );
-        let idle = |last| status_line(&s(false, SessionState::Idle, last), now);
-        assert_eq!(idle("2026-11-27T11:59:31Z"), "Last active just now");
-        assert_eq!(idle("2026-11-27T11:59:00Z"), "Last active 1 minute ago");
-        assert_eq!(idle("2026-11-27T11:00:01Z"), "Last active 59 minutes ago");
-        assert_eq!(idle("2026-11-27T11:00:00Z"), "Last active 1 hour ago");
-        assert_eq!(idle("2026-11-27T09:00:00Z"), "Last active 3 hours ago");
-        assert_eq!(idle("2026-11-26T12:00:01Z"), "Last active 23 hours ago");
-        assert_eq!(idle("2026-11-26T12:00:00Z"), "Last active yesterday");
-        assert_eq!(idle("2026-11-25T12:00:00Z"), "Last active 2 days ago");
-        assert_eq!(idle("2026-09-28T12:00:00Z"), "Last active 2 months ago");
-        assert_eq!(idle("2025-11-27T12:00:00Z"), "Last active 1 year ago");
+    /// The words the window makes of an expiry (ui/src/lib), so the
+    /// boundaries below keep their meaning.
+    fn expiry_line(session: &Session, lifetimes: &Lifetimes, now: DateTime<Utc>) -> Option<String> {
+        expiry_of(session, lifetimes, now).map(|e| {
+            let left = span(e.at - now);
+            if e.if_unused {
+                format!("Expires in {left} if unused")
+            } else {
+                format!("Expires in {left}")
+            }
+        })
     }
 
     #[test]
@@ -341,6 +311,15 @@ mod tests {
         assert!(
             msg(rev(RevocationReason::Evicted, None, "2026-11-27T08:13:00Z"))
                 .contains("100 devices")
+        );
+        // A reason this version doesn't know yet, from a newer server.
+        assert_eq!(
+            msg(rev(
+                RevocationReason::Unknown("admin".into()),
+                Some("Console"),
+                "2026-11-27T08:13:00Z"
+            )),
+            "Signed out by the server"
         );
         // Midnight boundary in the local zone: 23:30 UTC is 00:30 the next day at +01:00.
         let late = Revocation {

@@ -1,11 +1,13 @@
-//! What the window is shown: plain data, already worded, without secrets.
+//! What the window is shown: plain data without secrets; times as
+//! timestamps, which the window words (and keeps fresh).
 //! These are the types that cross the IPC boundary.
 
 use chrono::{DateTime, Utc};
 use latch_protocol::{Account, AppKind, Platform, RevocationReason, Session, SessionState};
 use serde::{Deserialize, Serialize};
 
-use crate::status::{expiry_line, status_line, Lifetimes};
+pub use crate::status::Expiry;
+use crate::status::{expiry_of, Lifetimes};
 
 /// The sign-in state as the window sees it. `state` is also
 /// `document.body.dataset.state`.
@@ -60,10 +62,8 @@ pub struct SessionView {
     pub expires_at: DateTime<Utc>,
     pub state: SessionState,
     pub current: bool,
-    /// "Current", "Active now", "Last active 3 hours ago".
-    pub status: String,
-    /// "Expires in 12 days if unused", when worth saying.
-    pub expiry: Option<String>,
+    /// When to say "Expires in …": None when not worth saying.
+    pub expiry: Option<Expiry>,
 }
 
 impl SessionView {
@@ -81,8 +81,7 @@ impl SessionView {
             expires_at: session.expires_at,
             state: session.state,
             current: session.current,
-            status: status_line(session, now),
-            expiry: expiry_line(session, lifetimes, now),
+            expiry: expiry_of(session, lifetimes, now),
         }
     }
 }

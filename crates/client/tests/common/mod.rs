@@ -19,8 +19,11 @@ pub struct Device {
     pub dir: tempfile::TempDir,
 }
 
-pub fn config(dir: &std::path::Path) -> ClientConfig {
+/// A device's config: `server` when none is saved (the app's
+/// `LATCH_SERVER_URL`), quick retries.
+pub fn config(dir: &std::path::Path, server: &Latchd) -> ClientConfig {
     let mut config = ClientConfig::new(dir.to_path_buf());
+    config.server = Some(server.base.clone());
     config.backoff_cap = Duration::from_millis(300);
     config.logout_retry_every = Duration::from_millis(100);
     config
@@ -37,11 +40,12 @@ pub async fn device_with(
 ) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::default());
-    let mut config = config(dir.path());
+    let mut config = config(dir.path(), server);
+    config.device_name = Some(name.to_owned());
     tweak(&mut config);
     let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
     let client = LatchClient::new(config, identity, store.clone());
-    client.start(Some(&server.base), Some(name)).await;
+    client.start().await;
     Device { client, store, dir }
 }
 
@@ -50,8 +54,8 @@ pub async fn relaunch(server: &Latchd, old: Device) -> Device {
     let Device { client, store, dir } = old;
     drop(client);
     let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
-    let client = LatchClient::new(config(dir.path()), identity, store.clone());
-    client.start(Some(&server.base), None).await;
+    let client = LatchClient::new(config(dir.path(), server), identity, store.clone());
+    client.start().await;
     Device { client, store, dir }
 }
 

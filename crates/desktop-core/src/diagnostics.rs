@@ -10,16 +10,10 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use latch_client::{AuthState, StoreKind};
-use tauri::Runtime;
 
-use crate::desktop::Desktop;
-use crate::shell::{LinkForwarding, SchemeRegistration, Shell};
-
-/// How long the server check may take before the report says so.
-const SERVER_CHECK: Duration = Duration::from_secs(5);
+use crate::links::{LinkForwarding, SchemeRegistration};
 
 /// Everything the report says, gathered first so the wording is tested
 /// without an app.
@@ -64,42 +58,6 @@ impl From<&AuthState> for SignInSummary {
 }
 
 impl Diagnostics {
-    /// Gathers the report; asks the server, waiting at most a few seconds.
-    pub async fn collect<R: Runtime>(desktop: &Desktop<R>, shell: &Shell) -> Self {
-        let server = match desktop.client.server() {
-            None => None,
-            Some(url) => {
-                let answer =
-                    match tokio::time::timeout(SERVER_CHECK, desktop.client.server_info()).await {
-                        Ok(Ok(info)) => Ok(format!("answers: latchd {}", info.version)),
-                        Ok(Err(error)) => Err(error.to_string()),
-                        Err(_) => Err(format!(
-                            "no answer within {} seconds",
-                            SERVER_CHECK.as_secs()
-                        )),
-                    };
-                Some((url.display(), answer))
-            }
-        };
-        Self {
-            app_version: desktop.version.clone(),
-            debug: cfg!(debug_assertions),
-            tauri_version: tauri::VERSION.to_owned(),
-            webview_version: tauri::webview_version().ok(),
-            os: desktop.os.clone(),
-            arch: std::env::consts::ARCH.to_owned(),
-            server,
-            sign_in: SignInSummary::from(&desktop.client.auth_state()),
-            credential_store: desktop.store_kind(),
-            scheme: shell.scheme_registration(),
-            link_forwarding: shell.link_forwarding(),
-            settings_warning: desktop.settings_warning(),
-            data_dir: desktop.places.data.clone(),
-            config_dir: desktop.places.config.clone(),
-            log_file: shell.log_file(),
-        }
-    }
-
     /// The report as it is copied.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

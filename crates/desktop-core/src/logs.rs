@@ -11,7 +11,7 @@
 //! [`KEEP`] is deleted. At most `(KEEP + 1) × MAX_BYTES` of logs, whatever
 //! the app does. Lines are never split between files.
 //!
-//! Secrets never reach a log in the first place (see deep_link.rs); the file
+//! Secrets never reach a log in the first place (see latch-client's link_intake.rs); the file
 //! is created readable by its owner only all the same.
 
 use std::fs::{File, OpenOptions};
@@ -198,42 +198,6 @@ impl<'a> MakeWriter<'a> for LogFile {
 
     fn make_writer(&'a self) -> Self::Writer {
         LogFileWriter(self.clone())
-    }
-}
-
-/// The platform's place for this app's logs, when no data directory was
-/// given: `$XDG_STATE_HOME/<id>/logs` on Linux (logs are "state" in the XDG
-/// base directory spec; `~/.local/state` when unset), Tauri's log directory
-/// elsewhere (`~/Library/Logs/<id>` on macOS, `%LOCALAPPDATA%\<id>\logs` on
-/// Windows).
-pub fn platform_log_dir<R: tauri::Runtime>(
-    app: &tauri::AppHandle<R>,
-) -> Result<PathBuf, tauri::Error> {
-    #[cfg(target_os = "linux")]
-    {
-        let identifier = &app.config().identifier;
-        let state_home = std::env::var_os("XDG_STATE_HOME")
-            .map(PathBuf::from)
-            .filter(|dir| dir.is_absolute())
-            .or_else(|| {
-                use tauri::Manager;
-                app.path()
-                    .home_dir()
-                    .ok()
-                    .map(|home| home.join(".local/state"))
-            });
-        match state_home {
-            Some(dir) => Ok(dir.join(identifier).join("logs")),
-            None => {
-                use tauri::Manager;
-                app.path().app_log_dir()
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        use tauri::Manager;
-        app.path().app_log_dir()
     }
 }
 

@@ -1,5 +1,6 @@
 //! A deep link carries a one-time code: the intake logs that a link came
-//! and the flow it names (no secret on its own), never the link or its code. Its own test binary, so it can own the global tracing
+//! and the flow it names (no secret on its own), never the link or its code.
+//! Its own test binary, so it can own the global tracing
 //! subscriber (a thread-local one races with other tests' callsite caching).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -7,7 +8,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use latch_desktop_lib::{DeepLinkIntake, IncomingLink};
+use latch_client::link_intake::LinkIntake;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -33,17 +34,17 @@ fn the_url_is_never_logged() {
         .init();
 
     let secret = "app.latch:/auth/callback?flow=flw_1&code=ABCD-EFGH";
-    let link = || IncomingLink::new(secret.parse().unwrap());
-    let intake = DeepLinkIntake::new();
-    intake.offer(link());
-    intake.offer(link()); // a duplicate
-    intake.attach(Arc::new(|link| tracing::info!(?link, "consumed")));
+    let intake = LinkIntake::new();
+    intake.offer(secret);
+    intake.offer(secret); // a duplicate
+    let mut links = intake.take_receiver().unwrap();
+    while let Ok(link) = links.try_recv() {
+        tracing::info!(?link, "consumed");
+    }
     // Not a sign-in link: nothing of it is logged, not even its parameters.
-    intake.offer(IncomingLink::new(
-        "app.latch:/elsewhere?flow=flw_other&code=QRST-UVWX"
-            .parse()
-            .unwrap(),
-    ));
+    intake.offer("app.latch:/elsewhere?flow=flw_other&code=QRST-UVWX");
+    let link = links.try_recv().unwrap();
+    tracing::info!(?link, "consumed");
 
     let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -55,7 +56,7 @@ fn the_url_is_never_logged() {
         "{logged}"
     );
     assert!(logged.contains("duplicate deep link ignored"), "{logged}");
-    assert!(logged.contains("IncomingLink(**redacted**)"), "{logged}");
+    assert!(logged.contains("code: **redacted**"), "{logged}");
     for secret in ["ABCD", "EFGH", "QRST", "flw_other", "&code="] {
         assert!(!logged.contains(secret), "{secret} logged: {logged}");
     }
