@@ -16,6 +16,8 @@ export async function renderApp(opts: FakeOptions & { page?: Page } = {}) {
   await waitFor(() => expect(document.body.dataset.state).toBe(state));
   if (state === "signed-in") {
     await waitFor(() => expect(latch.sessions).not.toBeNull());
+    // The list Rust had may show before the first refresh has answered.
+    await waitFor(() => expect(latch.refreshing).toBe(false));
     if (opts.page) {
       ui.page = opts.page;
       await waitFor(() => expect(document.activeElement?.tagName).toBe("H1"));

@@ -1,4 +1,3 @@
-import { emit } from "@tauri-apps/api/event";
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import {
@@ -173,8 +172,8 @@ describe("signed in: main window and profile menu", () => {
   });
 
   it("says why a sign-in link opened while signed in changed nothing, until dismissed", async () => {
-    const { user } = await renderApp();
-    await emit("deep-link-error", {
+    const { fake, user } = await renderApp();
+    await fake.emitDeepLinkError({
       code: "not_pending",
       message: "You're already signed in. To sign in as someone else, log out first.",
     });

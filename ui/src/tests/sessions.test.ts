@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { seedSessions } from "../dev/seed";
 import type { SessionView } from "../lib/types";
 import {
@@ -35,7 +35,7 @@ describe("active sessions", () => {
     await expectNoAxeViolations();
   });
 
-  it("puts the current session first even when Rust lists it later", async () => {
+  it("shows Rust's order, this device first, even when the server lists it later", async () => {
     const sessions = seedSessions();
     await renderApp({ page: "sessions", sessions: [...sessions.slice(1), sessions[0]] });
     expect(rowNames()[0]).toBe("Ada's MacBook Pro");
@@ -52,6 +52,23 @@ describe("active sessions", () => {
     expect(sessionRow("Pixel 8")).toHaveTextContent("Active now");
     expect(row.querySelector("svg")).not.toBeNull();
     expect(screen.getByText("Updated just now")).toBeInTheDocument();
+  });
+
+  it("rewords its times as the clock moves, without a new list", async () => {
+    const { fake } = await openSessions();
+    const row = sessionRow("Home desktop");
+    expect(screen.getByText("Updated just now")).toBeInTheDocument();
+    const calls = fake.calls.length;
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 2 * 60 * 60_000);
+    try {
+      // The clock ticks every second, so this is at most a second late.
+      expect(await screen.findByText("Updated 2 hours ago")).toBeInTheDocument();
+      expect(row).toHaveTextContent("Last active 5 hours ago");
+      expect(row).toHaveTextContent("Expires in 13 days if unused");
+      expect(fake.calls.slice(calls).filter((c) => c.cmd !== "report_activity")).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it("offers Log out and Rename on this device, Terminate and Rename on others", async () => {
@@ -235,7 +252,7 @@ describe("active sessions", () => {
       id: "s-new",
       device_name: "Galaxy Tab",
       platform: "android",
-      status: "Active now",
+      state: "active",
       expiry: null,
     };
     fake.sessions = [...fake.sessions, tablet];
