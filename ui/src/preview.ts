@@ -17,6 +17,7 @@
 //   latency milliseconds added to each command (default 250)
 import { tick } from "svelte";
 import { installFakeBackend, type StateName } from "./dev/fake-backend";
+import type { Failure } from "./lib/errors";
 import type { SignedOutNotice, Theme } from "./lib/types";
 
 const q = new URLSearchParams(location.search);
@@ -102,7 +103,7 @@ if (state === "signed-in") {
   if (view) ui.page = view as typeof ui.page;
   await until(() => latch.sessions !== null);
   const dialog = q.get("dialog");
-  const pixel = latch.orderedSessions.find((s) => s.id === "s-pixel");
+  const pixel = latch.sessionList.find((s) => s.id === "s-pixel");
   if (dialog === "logout") ui.signOut = { kind: "this-device" };
   if (dialog === "terminate" && pixel) ui.signOut = { kind: "terminate", session: pixel };
   if (dialog === "others") ui.signOut = { kind: "others" };
@@ -128,7 +129,11 @@ if (state === "awaiting-link") {
   if (q.get("code") === "1") await clickButton("Enter code instead");
   const error = q.get("error");
   if (error) {
-    fake.failNext("submit_code", error, "This sign-in link has expired. Send a new one.");
+    fake.failNext(
+      "submit_code",
+      error as Failure["code"],
+      "This sign-in link has expired. Send a new one.",
+    );
     if (q.get("code") !== "1") await clickButton("Enter code instead");
     await until(() => document.querySelector("#app input") !== null);
     const input = document.querySelector<HTMLInputElement>("#app input");

@@ -14,98 +14,108 @@ export const seedAccount = (now = Date.now()): Account => ({
   created_at: new Date(now - 412 * DAY).toISOString(),
 });
 
-export function seedSessions(now = Date.now()): SessionView[] {
-  const iso = (ms: number) => new Date(now - ms).toISOString();
-  const session = (
-    s: Partial<SessionView> & Pick<SessionView, "id" | "device_name" | "platform" | "app">,
-  ): SessionView => ({
-    os_version: "1",
-    app_version: "0.1.0",
-    ip: "192.0.2.10",
-    created_at: iso(20 * DAY),
-    last_active_at: iso(0),
-    expires_at: new Date(now + 14 * DAY).toISOString(),
-    state: "active",
-    current: false,
-    status: "Active now",
-    expiry: null,
-    ...s,
-  });
-  return [
-    session({
+type Device = Pick<SessionView, "id" | "device_name" | "platform" | "os_version" | "app" | "ip">;
+
+/** A device, how long ago it signed in and was last used, and for idle ones
+ * the whole days it has left unless used. */
+type Seed = [device: Device, signedIn: number, lastActive: number, idleDaysLeft?: number];
+
+const SEEDS: Seed[] = [
+  [
+    {
       id: "s-mac",
       device_name: "Ada's MacBook Pro",
       platform: "macos",
       os_version: "14.5",
       app: "desktop",
       ip: "203.0.113.24",
-      created_at: iso(9 * DAY),
-      current: true,
-      status: "Current",
-    }),
-    session({
+    },
+    9 * DAY,
+    0,
+  ],
+  [
+    {
       id: "s-pixel",
       device_name: "Pixel 8",
       platform: "android",
       os_version: "14",
       app: "mobile",
-      app_version: "0.1.0",
       ip: "198.51.100.7",
-      created_at: iso(31 * DAY),
-      last_active_at: iso(2 * MIN),
-      status: "Active now",
-    }),
-    session({
+    },
+    31 * DAY,
+    2 * MIN,
+  ],
+  [
+    {
       id: "s-win",
       device_name: "Home desktop",
       platform: "windows",
       os_version: "11",
       app: "desktop",
       ip: "203.0.113.51",
-      created_at: iso(64 * DAY),
-      last_active_at: iso(3 * HOUR),
-      state: "idle",
-      status: "Last active 3 hours ago",
-      expiry: "Expires in 14 days if unused",
-    }),
-    session({
+    },
+    64 * DAY,
+    3 * HOUR,
+    14,
+  ],
+  [
+    {
       id: "s-ipad",
       device_name: "iPad Air",
       platform: "ios",
       os_version: "17.5",
       app: "mobile",
       ip: "198.51.100.92",
-      created_at: iso(120 * DAY),
-      last_active_at: iso(1 * DAY),
-      state: "idle",
-      status: "Last active yesterday",
-      expiry: "Expires in 13 days if unused",
-    }),
-    session({
+    },
+    120 * DAY,
+    1 * DAY,
+    13,
+  ],
+  [
+    {
       id: "s-web",
       device_name: "Firefox on Ubuntu",
       platform: "web",
       os_version: "Firefox 128",
       app: "web",
       ip: "192.0.2.140",
-      created_at: iso(18 * DAY),
-      last_active_at: iso(5 * DAY),
-      state: "idle",
-      status: "Last active 5 days ago",
-      expiry: "Expires in 9 days if unused",
-    }),
-    session({
+    },
+    18 * DAY,
+    5 * DAY,
+    9,
+  ],
+  [
+    {
       id: "s-thinkpad",
       device_name: "Lab ThinkPad",
       platform: "linux",
       os_version: "Debian 12",
       app: "desktop",
       ip: "203.0.113.200",
-      created_at: iso(26 * DAY),
-      last_active_at: iso(12 * DAY),
-      state: "idle",
-      status: "Last active 12 days ago",
-      expiry: "Expires in 2 days if unused",
-    }),
-  ];
+    },
+    26 * DAY,
+    12 * DAY,
+    2,
+  ],
+];
+
+/** The first is this device; the idle ones say when they expire, as Rust
+ * would for sessions not in use. */
+export function seedSessions(now = Date.now()): SessionView[] {
+  const iso = (offset: number) => new Date(now + offset).toISOString();
+  return SEEDS.map(([device, signedIn, lastActive, idleDaysLeft], i) => {
+    // An hour over the whole days, so "in 14 days" stays true while a
+    // preview is open.
+    const expiresAt = iso((idleDaysLeft ?? 14) * DAY + HOUR);
+    return {
+      ...device,
+      app_version: "0.1.0",
+      created_at: iso(-signedIn),
+      last_active_at: iso(-lastActive),
+      expires_at: expiresAt,
+      state: idleDaysLeft === undefined ? "active" : "idle",
+      current: i === 0,
+      expiry: idleDaysLeft === undefined ? null : { at: expiresAt, if_unused: true },
+    };
+  });
 }

@@ -1,7 +1,7 @@
 // Tells Rust when the person is using this window, so it can report the
 // session as active or idle. Rust derives the state; this only reports
 // input and focus, throttled.
-import { reportActivity } from "./api";
+import { commands } from "./api";
 
 const REPEAT_MS = 30_000;
 
@@ -14,7 +14,7 @@ export function trackActivity(target: Window = window): () => void {
     if (active === last && at - lastAt < REPEAT_MS) return;
     last = active;
     lastAt = at;
-    reportActivity(active).catch(() => {
+    commands.reportActivity(active).catch(() => {
       // Best effort: a missed report only makes the status a little stale.
       last = null;
     });

@@ -1,56 +1,57 @@
-// The one door to the Rust side: every command and event the UI uses, typed.
-// No other file of the app calls invoke or listen (src/dev fakes the other
-// end of them for the preview harness and the tests).
-import { invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { toCommandError } from "./errors";
-import type {
-  Account,
-  AppInfo,
-  AuthState,
-  CommandError,
-  SessionView,
-  SessionsSnapshot,
-  Settings,
-  Theme,
-} from "./types";
+// The one door to the Rust side: the generated `commands` of bindings.ts,
+// their answers unwrapped in one place, and the one event channel. No other
+// file of the app calls invoke, listens or opens a channel (src/dev fakes
+// the other end of them for the preview harness and the tests).
+import { Channel } from "@tauri-apps/api/core";
+import { commands } from "./bindings";
+import { toCommandError, type Failure } from "./errors";
+import type { CommandError, Connected, WindowEvent } from "./types";
 
-export type { UnlistenFn };
-export { toCommandError };
+export { commands, toCommandError };
+export type { Failure };
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+/** What a generated command answers: tauri-specta's `Result`. */
+type Answer<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+/** A command's data, or a rejection with a `Failure` whose message can be
+ * shown as is: `await call(commands.setServer(url))`. */
+export async function call<T>(pending: Promise<Answer<T>>): Promise<T> {
+  let answer: Answer<T>;
   try {
-    return await invoke<T>(cmd, args);
+    answer = await pending;
   } catch (e) {
+    // A JavaScript exception: tauri-specta rethrows those instead of
+    // answering them.
     throw toCommandError(e);
   }
+  if (answer.status === "error") throw toCommandError(answer.error);
+  return answer.data;
 }
 
-export const getState = () => call<AuthState>("get_state");
-export const getAppInfo = () => call<AppInfo>("get_app_info");
-export const getDiagnostics = () => call<string>("get_diagnostics");
-export const getSettings = () => call<Settings>("get_settings");
-export const setServer = (url: string) => call<AuthState>("set_server", { url });
-export const setDeviceName = (name: string) => call<Settings>("set_device_name", { name });
-export const setTheme = (theme: Theme) => call<Settings>("set_theme", { theme });
-export const requestLink = (email: string) => call<AuthState>("request_link", { email });
-export const resendLink = () => call<AuthState>("resend_link");
-export const cancelSignIn = () => call<AuthState>("cancel_sign_in");
-export const submitCode = (code: string) => call<AuthState>("submit_code", { code });
-export const listSessions = () => call<SessionsSnapshot>("list_sessions");
-export const renameSession = (sessionId: string, name: string) =>
-  call<SessionView>("rename_session", { sessionId, name });
-export const renameAccount = (name: string) => call<Account>("rename_account", { name });
-export const logOut = () => call<AuthState>("log_out");
-export const terminateSession = (sessionId: string) =>
-  call<null>("terminate_session", { sessionId });
-export const logOutOthers = () => call<number>("log_out_others");
-export const logOutEverywhere = () => call<number>("log_out_everywhere");
-export const reportActivity = (active: boolean) => call<null>("report_activity", { active });
+/** What Rust sends on the channel, as the generated `connect` types it. */
+type Incoming = Parameters<typeof commands.connect>[0] extends Channel<infer T> ? T : never;
 
-export const onAuthChanged = (cb: (state: AuthState) => void): Promise<UnlistenFn> =>
-  listen<AuthState>("auth-changed", (e) => cb(e.payload));
-export const onSessionsChanged = (cb: (snapshot: SessionsSnapshot) => void): Promise<UnlistenFn> =>
-  listen<SessionsSnapshot>("sessions-changed", (e) => cb(e.payload));
-export const onDeepLinkError = (cb: (error: CommandError) => void): Promise<UnlistenFn> =>
-  listen<CommandError>("deep-link-error", (e) => cb(e.payload));
+export interface Connection {
+  /** The state as Rust read it after subscribing the channel. */
+  connected: Connected;
+  /** Stops delivering events (tests, hot reload, a retried start). */
+  close(): void;
+}
+
+/** Opens the one event channel and reads the state. Every change Rust makes
+ * from then on arrives at `onEvent`, which is in place before the call: an
+ * event that arrives before the answer is newer than it. */
+export async function connect(onEvent: (event: WindowEvent) => void): Promise<Connection> {
+  // Rust sends the serialised shapes; the generator types a channel by the
+  // phase of its argument, hence the assertion.
+  const events = new Channel<Incoming>((message) => onEvent(message as WindowEvent));
+  const close = () => {
+    events.onmessage = () => {};
+  };
+  try {
+    return { connected: await call(commands.connect(events)), close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}

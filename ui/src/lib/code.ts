@@ -1,15 +1,23 @@
-// The emailed one-time code: 8 characters shown as ABCD-EFGH. People type
-// or paste it in any case, with or without the hyphen or spaces.
-export const CODE_LENGTH = 8;
+// The emailed one-time code: CODE_LENGTH (8) characters shown as ABCD-EFGH.
+// People type or paste it in any case, with or without the hyphen or spaces.
+import { CODE_LENGTH } from "./bindings";
 
-/** Upper-cases, drops everything but letters and digits, caps at 8 and puts
- * the hyphen after the fourth character. */
+export { CODE_LENGTH };
+
+/** The hyphen goes in the middle. */
+const HALF = CODE_LENGTH / 2;
+
+/** The field's limit: the code and its hyphen. */
+export const SHOWN_CODE_LENGTH = CODE_LENGTH + 1;
+
+/** Upper-cases, drops everything but letters and digits, caps at
+ * CODE_LENGTH and puts the hyphen in the middle. */
 export function normalizeCode(raw: string): string {
   const chars = raw
     .toUpperCase()
     .replace(/[^A-Z0-9]/g, "")
     .slice(0, CODE_LENGTH);
-  return chars.length > 4 ? `${chars.slice(0, 4)}-${chars.slice(4)}` : chars;
+  return chars.length > HALF ? `${chars.slice(0, HALF)}-${chars.slice(HALF)}` : chars;
 }
 
 export function isCompleteCode(code: string): boolean {

@@ -1,8 +1,13 @@
-import type { CommandError } from "./types";
+import type { CommandError, ErrorCode } from "./types";
 
-/** Anything a command rejects with, turned into a `CommandError` whose
- * message can be shown to the user as is. */
-export function toCommandError(e: unknown): CommandError {
+/** A failed call as the window shows it: Rust's `CommandError`, or one of
+ * the two codes only the window uses, for a JavaScript exception
+ * (`internal`) and for a rejection that isn't a `CommandError` (`unknown`). */
+export type Failure = Omit<CommandError, "code"> & { code: ErrorCode | "internal" | "unknown" };
+
+/** Anything a command rejects with, turned into a `Failure` whose message
+ * can be shown to the user as is. */
+export function toCommandError(e: unknown): Failure {
   // A JavaScript exception is a bug or a missing Tauri bridge, not something
   // Rust said: its text means nothing to the person, so it goes to the log.
   if (e instanceof Error) {
@@ -10,9 +15,11 @@ export function toCommandError(e: unknown): CommandError {
     return { code: "internal", message: "Something went wrong inside Latch. Try again." };
   }
   if (typeof e === "object" && e !== null) {
-    const { code, message } = e as Record<string, unknown>;
+    const { code, message } = e as Partial<Record<keyof CommandError, unknown>>;
     if (typeof message === "string" && message.length > 0) {
-      return { code: typeof code === "string" ? code : "unknown", message };
+      // The code is Rust's (its type is the generated union); only its
+      // presence is checked here.
+      return { code: typeof code === "string" ? (code as ErrorCode) : "unknown", message };
     }
   }
   if (typeof e === "string" && e.length > 0) return { code: "unknown", message: e };

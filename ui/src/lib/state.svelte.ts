@@ -1,8 +1,9 @@
 // The one store that mirrors the Rust side: auth state, session list,
-// settings and app info. It is fed only by command results and by the
-// `auth-changed` / `sessions-changed` events; components read it and call
-// its methods, never the API directly.
-import * as api from "./api";
+// settings and app info. It is fed only by command results and by the events
+// on the channel `connect` opens; components read it and call its methods,
+// never the API directly. Rust orders the list and publishes it after every
+// change, so nothing here sorts or edits it.
+import { call, commands, connect, toCommandError, type Connection, type Failure } from "./api";
 import type {
   Account,
   AppInfo,
@@ -12,6 +13,7 @@ import type {
   SessionsSnapshot,
   Settings,
   Theme,
+  WindowEvent,
 } from "./types";
 
 type SignedIn = Extract<AuthState, { state: "signed-in" }>;
@@ -22,14 +24,14 @@ export class LatchState {
   settings = $state<Settings | null>(null);
   sessions = $state<SessionsSnapshot | null>(null);
   /** Set when the first load failed: nothing else can be shown then. */
-  startError = $state<CommandError | null>(null);
+  startError = $state<Failure | null>(null);
   /** A list_sessions call that rejected (it answers "server down" itself). */
   sessionsError = $state<string | null>(null);
   refreshing = $state(false);
   /** Why the last sign-in link opened from outside was refused (it changed nothing). */
   linkError = $state<CommandError | null>(null);
 
-  #unlisten: api.UnlistenFn[] = [];
+  #connection: Connection | null = null;
   // Bumped by every auth/sessions update, so a slow reply can't overwrite
   // an event that arrived while it was in flight.
   #authVersion = 0;
@@ -44,65 +46,66 @@ export class LatchState {
     return this.signedIn?.account ?? null;
   }
 
+  /** Every signed-in device in Rust's order: this one first, then the server's. */
+  get sessionList(): SessionView[] {
+    return this.sessions?.sessions ?? [];
+  }
+
   /** This device's session, preferring the freshest copy from the list. */
   get currentSession(): SessionView | null {
-    const listed = this.sessions?.sessions.find((s) => s.current);
+    const listed = this.sessionList.find((s) => s.current);
     return listed ?? this.signedIn?.session ?? null;
   }
 
-  /** Sessions for display: this device first, then in the server's order. */
-  get orderedSessions(): SessionView[] {
-    const list = this.sessions?.sessions ?? [];
-    return [...list.filter((s) => s.current), ...list.filter((s) => !s.current)];
-  }
-
   get otherSessions(): SessionView[] {
-    return this.orderedSessions.filter((s) => !s.current);
+    return this.sessionList.filter((s) => !s.current);
   }
 
   /** The "Copy diagnostics" text: versions, server, stores; no secrets. */
   diagnostics(): Promise<string> {
-    return api.getDiagnostics();
+    return call(commands.getDiagnostics());
   }
 
   async start(): Promise<void> {
     const generation = ++this.#generation;
     this.startError = null;
+    this.#connection?.close();
+    this.#connection = null;
+    const authVersion = this.#authVersion;
+    const sessionsVersion = this.#sessionsVersion;
+    // The channel is open before Rust reads the state, so nothing that
+    // happens during the first load is lost.
+    const connecting = connect((event) => {
+      if (generation === this.#generation) this.#onEvent(event);
+    });
     try {
-      // Listen first so nothing that happens during the first load is lost.
-      if (this.#unlisten.length === 0) {
-        this.#unlisten = await Promise.all([
-          api.onAuthChanged((s) => this.#applyAuth(s)),
-          api.onSessionsChanged((s) => this.#applySessions(s)),
-          api.onDeepLinkError((e) => (this.linkError = e)),
-        ]);
-      }
-      const authVersion = this.#authVersion;
-      const [state, info, settings] = await Promise.all([
-        api.getState(),
-        api.getAppInfo(),
-        api.getSettings(),
+      const [connection, info, settings] = await Promise.all([
+        connecting,
+        call(commands.getAppInfo()),
+        call(commands.getSettings()),
       ]);
-      if (generation !== this.#generation) return;
+      if (generation !== this.#generation) {
+        connection.close();
+        return;
+      }
+      this.#connection = connection;
       this.info = info;
       this.settings = settings;
-      if (authVersion === this.#authVersion) this.#applyAuth(state);
+      const { auth, sessions } = connection.connected;
+      if (authVersion === this.#authVersion) {
+        this.#applyAuth(auth, sessionsVersion === this.#sessionsVersion ? sessions : null);
+      }
     } catch (e) {
-      if (generation === this.#generation) this.startError = api.toCommandError(e);
+      connecting.then((c) => c.close()).catch(() => {});
+      if (generation === this.#generation) this.startError = toCommandError(e);
     }
   }
 
-  /** Drops listeners and mirrored state (tests, hot reload). */
+  /** Closes the channel and drops mirrored state (tests, hot reload). */
   stop(): void {
     this.#generation++;
-    for (const unlisten of this.#unlisten) {
-      try {
-        unlisten();
-      } catch {
-        // The IPC bridge is already gone (window closing, test teardown).
-      }
-    }
-    this.#unlisten = [];
+    this.#connection?.close();
+    this.#connection = null;
     this.auth = null;
     this.info = null;
     this.settings = null;
@@ -113,14 +116,33 @@ export class LatchState {
     this.refreshing = false;
   }
 
-  #applyAuth(next: AuthState): void {
+  #onEvent(event: WindowEvent): void {
+    // An event type a newer Rust adds falls through: nothing to do.
+    switch (event.type) {
+      case "auth-changed":
+        this.#applyAuth(event.auth);
+        return;
+      case "sessions-changed":
+        this.#applySessions(event.sessions);
+        return;
+      case "deep-link-error":
+        this.linkError = event.error;
+        return;
+    }
+  }
+
+  /** `known`: the list Rust had when it read `next`, if any. */
+  #applyAuth(next: AuthState, known: SessionsSnapshot | null = null): void {
     const wasSignedIn = this.auth?.state === "signed-in";
     this.#authVersion++;
-    if (this.auth?.state !== next.state) this.linkError = null;
+    // A link refused before the first state arrived still needs saying.
+    if (this.auth !== null && this.auth.state !== next.state) this.linkError = null;
     this.auth = next;
     if (next.state === "signed-in") {
       if (!wasSignedIn) {
-        this.sessions = null;
+        // A list the server has confirmed shows at once; either way the
+        // refresh brings it up to date.
+        this.sessions = known?.fetched_at ? known : null;
         void this.refreshSessions();
       }
     } else {
@@ -136,12 +158,6 @@ export class LatchState {
     this.sessionsError = null;
   }
 
-  #editSessions(edit: (list: SessionView[]) => SessionView[]): void {
-    if (!this.sessions) return;
-    this.#sessionsVersion++;
-    this.sessions = { ...this.sessions, sessions: edit(this.sessions.sessions) };
-  }
-
   // ---- sessions -----------------------------------------------------------
 
   async refreshSessions(): Promise<void> {
@@ -149,55 +165,45 @@ export class LatchState {
     const generation = this.#generation;
     this.refreshing = true;
     try {
-      const snapshot = await api.listSessions();
+      const snapshot = await call(commands.listSessions());
       if (generation !== this.#generation || this.auth?.state !== "signed-in") return;
       if (version === this.#sessionsVersion) {
         this.#applySessions(snapshot);
       }
     } catch (e) {
-      if (generation === this.#generation) this.sessionsError = api.toCommandError(e).message;
+      if (generation === this.#generation) this.sessionsError = toCommandError(e).message;
     } finally {
       if (generation === this.#generation) this.refreshing = false;
     }
   }
 
-  async renameSession(sessionId: string, name: string): Promise<SessionView> {
-    const updated = await api.renameSession(sessionId, name);
-    this.#editSessions((list) => list.map((s) => (s.id === updated.id ? updated : s)));
-    const signedIn = this.signedIn;
-    if (signedIn && signedIn.session.id === updated.id) {
-      this.auth = { ...signedIn, session: updated };
-    }
-    return updated;
+  // Rust publishes the new list (`sessions-changed`) before it answers these.
+
+  renameSession(sessionId: string, name: string): Promise<SessionView> {
+    return call(commands.renameSession(sessionId, name));
   }
 
   async terminateSession(sessionId: string): Promise<void> {
-    await api.terminateSession(sessionId);
-    this.#editSessions((list) => list.filter((s) => s.id !== sessionId));
+    await call(commands.terminateSession(sessionId));
   }
 
-  async logOutOthers(): Promise<number> {
-    const count = await api.logOutOthers();
-    this.#editSessions((list) => list.filter((s) => s.current));
-    return count;
+  logOutOthers(): Promise<number> {
+    return call(commands.logOutOthers());
   }
 
-  async logOutEverywhere(): Promise<number> {
-    const count = await api.logOutEverywhere();
-    // Rust also announces the new state with `auth-changed`; asking keeps the
-    // view right even if that event is late.
-    this.#applyAuth(await api.getState());
-    return count;
+  /** The signed-out state comes as `auth-changed`. */
+  logOutEverywhere(): Promise<number> {
+    return call(commands.logOutEverywhere());
   }
 
   async logOut(): Promise<void> {
-    this.#applyAuth(await api.logOut());
+    this.#applyAuth(await call(commands.logOut()));
   }
 
   // ---- account ------------------------------------------------------------
 
   async renameAccount(name: string): Promise<Account> {
-    const account = await api.renameAccount(name);
+    const account = await call(commands.renameAccount(name));
     const signedIn = this.signedIn;
     if (signedIn) this.auth = { ...signedIn, account };
     return account;
@@ -206,35 +212,34 @@ export class LatchState {
   // ---- sign-in ------------------------------------------------------------
 
   async setServer(url: string): Promise<void> {
-    const state = await api.setServer(url);
-    this.#applyAuth(state);
-    this.settings = await api.getSettings();
+    this.#applyAuth(await call(commands.setServer(url)));
+    this.settings = await call(commands.getSettings());
   }
 
   async requestLink(email: string): Promise<void> {
-    this.#applyAuth(await api.requestLink(email));
+    this.#applyAuth(await call(commands.requestLink(email)));
   }
 
   async resendLink(): Promise<void> {
-    this.#applyAuth(await api.resendLink());
+    this.#applyAuth(await call(commands.resendLink()));
   }
 
   async cancelSignIn(): Promise<void> {
-    this.#applyAuth(await api.cancelSignIn());
+    this.#applyAuth(await call(commands.cancelSignIn()));
   }
 
   async submitCode(code: string): Promise<void> {
-    this.#applyAuth(await api.submitCode(code));
+    this.#applyAuth(await call(commands.submitCode(code)));
   }
 
   // ---- settings -----------------------------------------------------------
 
   async setDeviceName(name: string): Promise<void> {
-    this.settings = await api.setDeviceName(name);
+    this.settings = await call(commands.setDeviceName(name));
   }
 
   async setTheme(theme: Theme): Promise<void> {
-    this.settings = await api.setTheme(theme);
+    this.settings = await call(commands.setTheme(theme));
   }
 }
 

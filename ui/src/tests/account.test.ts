@@ -1,13 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { seedSessions } from "../dev/seed";
-import {
-  dialogButton,
-  expectNoAxeViolations,
-  noDialogOpen,
-  openDialog,
-  renderApp,
-} from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
 
 const listedDevices = (dialog: HTMLElement) =>
   within(within(dialog).getByRole("list", { name: "Devices that will be signed out" }))
@@ -60,7 +54,7 @@ describe("account settings", () => {
     const { fake, user } = await renderApp({ page: "account" });
     const opener = screen.getByRole("button", { name: "Log out of other devices" });
     await user.click(opener);
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Log out of other devices?");
     expect(listedDevices(dialog)).toEqual([
       "Pixel 8",
@@ -72,8 +66,8 @@ describe("account settings", () => {
     expect(dialog).toHaveTextContent("5 other devices will be signed out");
     expect(dialog).toHaveTextContent("This device (Ada's MacBook Pro) stays signed in.");
     await expectNoAxeViolations();
-    await user.click(dialogButton(dialog, "Log out 5 devices"));
-    await waitFor(() => noDialogOpen());
+    await user.click(dialogs.button(dialog, "Log out 5 devices"));
+    await waitFor(() => dialogs.noneOpen());
     expect(fake.callsOf("log_out_others")).toHaveLength(1);
     expect(await screen.findByText("5 devices signed out")).toBeInTheDocument();
     expect(document.body.dataset.state).toBe("signed-in");
@@ -85,13 +79,13 @@ describe("account settings", () => {
     const { fake, user } = await renderApp({ page: "account" });
     const opener = screen.getByRole("button", { name: "Log out of other devices" });
     await user.click(opener);
-    await user.click(dialogButton(await openDialog(), "Cancel"));
-    noDialogOpen();
+    await user.click(dialogs.button(await dialogs.open(), "Cancel"));
+    dialogs.noneOpen();
     expect(opener).toHaveFocus();
     await user.keyboard("{Enter}");
-    await openDialog();
+    await dialogs.open();
     await user.keyboard("{Escape}");
-    noDialogOpen();
+    dialogs.noneOpen();
     expect(opener).toHaveFocus();
     expect(fake.callsOf("log_out_others")).toHaveLength(0);
   });
@@ -99,7 +93,7 @@ describe("account settings", () => {
   it("lists every device, this one included, before logging out everywhere", async () => {
     const { fake, user } = await renderApp({ page: "account" });
     await user.click(screen.getByRole("button", { name: "Log out of all devices" }));
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Log out of all devices?");
     expect(listedDevices(dialog)).toEqual(seedSessions().map((s) => s.device_name));
     expect(dialog).toHaveTextContent("All 6 devices will be signed out, including this one");
@@ -107,7 +101,7 @@ describe("account settings", () => {
       .getAllByRole("listitem")
       .find((li) => li.textContent?.includes("Ada's MacBook Pro"));
     expect(thisDevice).toHaveTextContent("This device");
-    await user.click(dialogButton(dialog, "Log out everywhere"));
+    await user.click(dialogs.button(dialog, "Log out everywhere"));
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
     expect(fake.callsOf("log_out_everywhere")).toHaveLength(1);
     expect(await screen.findByText("6 devices signed out")).toBeInTheDocument();
@@ -119,9 +113,9 @@ describe("account settings", () => {
   it("does not log out everywhere on Escape", async () => {
     const { fake, user } = await renderApp({ page: "account" });
     await user.click(screen.getByRole("button", { name: "Log out of all devices" }));
-    await openDialog();
+    await dialogs.open();
     await user.keyboard("{Escape}");
-    noDialogOpen();
+    dialogs.noneOpen();
     expect(fake.callsOf("log_out_everywhere")).toHaveLength(0);
     expect(document.body.dataset.state).toBe("signed-in");
   });
@@ -130,13 +124,13 @@ describe("account settings", () => {
     const { fake, user } = await renderApp({ page: "account" });
     fake.failNext("log_out_others", "unreachable", "Can't reach accounts.example.com.");
     await user.click(screen.getByRole("button", { name: "Log out of other devices" }));
-    const dialog = await openDialog();
-    await user.click(dialogButton(dialog, "Log out 5 devices"));
+    const dialog = await dialogs.open();
+    await user.click(dialogs.button(dialog, "Log out 5 devices"));
     expect(await within(dialog).findByRole("alert")).toHaveTextContent(
       "Can't reach accounts.example.com.",
     );
-    await user.click(dialogButton(dialog, "Try again"));
-    await waitFor(() => noDialogOpen());
+    await user.click(dialogs.button(dialog, "Try again"));
+    await waitFor(() => dialogs.noneOpen());
     expect(fake.callsOf("log_out_others")).toHaveLength(2);
   });
 
@@ -149,11 +143,11 @@ describe("account settings", () => {
     }));
     const { user } = await renderApp({ page: "account", sessions: [current, ...many] });
     await user.click(screen.getByRole("button", { name: "Log out of other devices" }));
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveTextContent("12 other devices will be signed out");
     expect(listedDevices(dialog).filter(Boolean)).toHaveLength(7);
     expect(within(dialog).getByText("and 5 more")).toBeInTheDocument();
-    expect(dialogButton(dialog, "Log out 12 devices")).toBeEnabled();
+    expect(dialogs.button(dialog, "Log out 12 devices")).toBeEnabled();
   });
 
   it("offers nothing to log out when this is the only device", async () => {

@@ -1,7 +1,8 @@
+import { Channel } from "@tauri-apps/api/core";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { emit } from "@tauri-apps/api/event";
 import { describe, expect, it, vi } from "vitest";
-import * as api from "../lib/api";
+import { installFakeBackend } from "../dev/fake-backend";
+import { call, commands, connect } from "../lib/api";
 
 describe("api: the IPC contract", () => {
   it("sends each command with its arguments", async () => {
@@ -10,28 +11,28 @@ describe("api: the IPC contract", () => {
       calls.push([cmd, args]);
       return null;
     });
-    await api.getState();
-    await api.getAppInfo();
-    await api.getSettings();
-    await api.setServer("https://a.example");
-    await api.setDeviceName("Laptop");
-    await api.setTheme("dark");
-    await api.requestLink("ada@example.com");
-    await api.resendLink();
-    await api.cancelSignIn();
-    await api.submitCode("ABCD-EFGH");
-    await api.listSessions();
-    await api.renameSession("s1", "Phone");
-    await api.renameAccount("Ada");
-    await api.logOut();
-    await api.terminateSession("s2");
-    await api.logOutOthers();
-    await api.logOutEverywhere();
-    await api.reportActivity(true);
+    await connect(() => {});
+    await call(commands.getAppInfo());
+    await call(commands.getSettings());
+    await call(commands.setServer("https://a.example"));
+    await call(commands.setDeviceName("Laptop"));
+    await call(commands.setTheme("dark"));
+    await call(commands.requestLink("ada@example.com"));
+    await call(commands.resendLink());
+    await call(commands.cancelSignIn());
+    await call(commands.submitCode("ABCD-EFGH"));
+    await call(commands.listSessions());
+    await call(commands.renameSession("s1", "Phone"));
+    await call(commands.renameAccount("Ada"));
+    await call(commands.logOut());
+    await call(commands.terminateSession("s2"));
+    await call(commands.logOutOthers());
+    await call(commands.logOutEverywhere());
+    await commands.reportActivity(true);
     const noArgs = (args: unknown) =>
       args === undefined || (typeof args === "object" && Object.keys(args as object).length === 0);
     expect(calls.map(([cmd, args]) => [cmd, noArgs(args) ? {} : args])).toEqual([
-      ["get_state", {}],
+      ["connect", { events: expect.any(Channel) }],
       ["get_app_info", {}],
       ["get_settings", {}],
       ["set_server", { url: "https://a.example" }],
@@ -56,7 +57,7 @@ describe("api: the IPC contract", () => {
     mockIPC(() => {
       throw { code: "flow_expired", message: "This sign-in link has expired. Send a new one." };
     });
-    await expect(api.submitCode("ABCD-EFGH")).rejects.toEqual({
+    await expect(call(commands.submitCode("ABCD-EFGH"))).rejects.toEqual({
       code: "flow_expired",
       message: "This sign-in link has expired. Send a new one.",
     });
@@ -66,27 +67,28 @@ describe("api: the IPC contract", () => {
     mockIPC(() => {
       throw "plain string failure";
     });
-    await expect(api.logOut()).rejects.toEqual({
+    await expect(call(commands.logOut())).rejects.toEqual({
       code: "unknown",
       message: "plain string failure",
     });
     mockIPC(() => {
       throw 42;
     });
-    await expect(api.logOut()).rejects.toEqual({
+    await expect(call(commands.logOut())).rejects.toEqual({
       code: "unknown",
       message: "Something went wrong. Try again.",
     });
   });
 
-  it("delivers event payloads and stops after unlisten", async () => {
-    mockIPC(() => null, { shouldMockEvents: true });
+  it("delivers event payloads and stops after close", async () => {
+    const fake = installFakeBackend({ state: "signed-out" });
     const seen = vi.fn();
-    const unlisten = await api.onAuthChanged(seen);
-    await emit("auth-changed", { state: "needs-server" });
-    expect(seen).toHaveBeenCalledWith({ state: "needs-server" });
-    unlisten();
-    await emit("auth-changed", { state: "signed-out", notice: null });
+    const { connected, close } = await connect(seen);
+    expect(connected.auth).toEqual({ state: "signed-out", notice: null });
+    fake.send({ type: "auth-changed", auth: { state: "needs-server" } });
+    expect(seen).toHaveBeenCalledWith({ type: "auth-changed", auth: { state: "needs-server" } });
+    close();
+    fake.send({ type: "auth-changed", auth: { state: "signed-out", notice: null } });
     expect(seen).toHaveBeenCalledTimes(1);
   });
 });
@@ -97,7 +99,7 @@ describe("api: failures that aren't Rust's", () => {
     mockIPC(() => {
       throw new TypeError("Cannot read properties of undefined (reading 'invoke')");
     });
-    await expect(api.getState()).rejects.toEqual({
+    await expect(connect(() => {})).rejects.toEqual({
       code: "internal",
       message: "Something went wrong inside Latch. Try again.",
     });

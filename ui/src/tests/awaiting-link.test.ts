@@ -1,5 +1,4 @@
 import { fireEvent, screen, waitFor } from "@testing-library/svelte";
-import { emit } from "@tauri-apps/api/event";
 import { describe, expect, it } from "vitest";
 import { expectNoAxeViolations, renderApp } from "./helpers";
 
@@ -92,7 +91,7 @@ describe("awaiting link", () => {
     ["flow_expired", "This sign-in has expired", "This sign-in link has expired. Send a new one."],
     ["flow_locked", "Too many wrong codes", "Too many wrong codes. Send a new link."],
     ["flow_used", "This sign-in was already used", "This link was already used."],
-  ])("explains %s and offers a new link", async (code, title, message) => {
+  ] as const)("explains %s and offers a new link", async (code, title, message) => {
     const { fake, user } = await renderApp({ state: "awaiting-link", resendInSeconds: 0 });
     fake.failNext("submit_code", code, message);
     await user.click(screen.getByRole("button", { name: "Enter code instead" }));
@@ -145,8 +144,8 @@ describe("awaiting link", () => {
   });
 
   it("says why a sign-in link opened from outside was refused, and stays put", async () => {
-    await renderApp({ state: "awaiting-link" });
-    await emit("deep-link-error", {
+    const { fake } = await renderApp({ state: "awaiting-link" });
+    await fake.emitDeepLinkError({
       code: "not_pending",
       message: "This link is from an older or different sign-in request.",
     });

@@ -2,7 +2,7 @@ import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi, type Mock } from "vitest";
 import DialogHarness from "./DialogHarness.svelte";
-import { expectNoAxeViolations, noDialogOpen, openDialog } from "./helpers";
+import { dialogs, expectNoAxeViolations } from "./helpers";
 
 async function setup(
   onconfirm: Mock<() => Promise<unknown>> = vi.fn(() => Promise.resolve<unknown>(null)),
@@ -11,7 +11,7 @@ async function setup(
   render(DialogHarness, { onconfirm });
   const opener = screen.getByRole("button", { name: "Open" });
   await user.click(opener);
-  const dialog = await openDialog();
+  const dialog = await dialogs.open();
   return { user, opener, dialog, onconfirm };
 }
 
@@ -42,7 +42,7 @@ describe("ConfirmDialog", () => {
   it("cancels with Escape and gives focus back to the opener", async () => {
     const { user, opener, onconfirm } = await setup();
     await user.keyboard("{Escape}");
-    noDialogOpen();
+    dialogs.noneOpen();
     expect(opener).toHaveFocus();
     expect(onconfirm).not.toHaveBeenCalled();
   });
@@ -50,7 +50,7 @@ describe("ConfirmDialog", () => {
   it("runs the action once on confirm, then closes and returns focus", async () => {
     const { user, opener, dialog, onconfirm } = await setup();
     await user.click(within(dialog).getByRole("button", { name: "Terminate" }));
-    await waitFor(() => noDialogOpen());
+    await waitFor(() => dialogs.noneOpen());
     expect(onconfirm).toHaveBeenCalledTimes(1);
     expect(opener).toHaveFocus();
   });
@@ -65,7 +65,7 @@ describe("ConfirmDialog", () => {
     expect(await within(dialog).findByRole("alert")).toHaveTextContent("Can't reach the server.");
     expect(dialog).toHaveAttribute("open");
     await user.click(within(dialog).getByRole("button", { name: "Try again" }));
-    await waitFor(() => noDialogOpen());
+    await waitFor(() => dialogs.noneOpen());
     expect(onconfirm).toHaveBeenCalledTimes(2);
   });
 });

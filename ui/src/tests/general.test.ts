@@ -1,12 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
-import {
-  dialogButton,
-  expectNoAxeViolations,
-  noDialogOpen,
-  openDialog,
-  renderApp,
-} from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
 
 describe("general settings", () => {
   it("shows theme, device name, server and the state of this computer", async () => {
@@ -59,18 +53,18 @@ describe("general settings", () => {
     const field = screen.getByRole("textbox", { name: "Server address" });
     await user.clear(field);
     await user.type(field, "https://login.example.net{Enter}");
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Change server and sign out?");
     expect(dialog).toHaveTextContent("https://login.example.net");
     expect(dialog).toHaveTextContent("signed out of ada@example.com on this device");
     expect(fake.callsOf("set_server")).toHaveLength(0);
     await expectNoAxeViolations();
-    await user.click(dialogButton(dialog, "Cancel"));
-    noDialogOpen();
+    await user.click(dialogs.button(dialog, "Cancel"));
+    dialogs.noneOpen();
     expect(fake.callsOf("set_server")).toHaveLength(0);
 
     await user.click(screen.getByRole("button", { name: "Change…" }));
-    await user.click(dialogButton(await openDialog(), "Change and sign out"));
+    await user.click(dialogs.button(await dialogs.open(), "Change and sign out"));
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
     expect(fake.callsOf("set_server")).toEqual([
       { cmd: "set_server", args: { url: "https://login.example.net" } },
@@ -84,8 +78,8 @@ describe("general settings", () => {
     const field = screen.getByRole("textbox", { name: "Server address" });
     await user.clear(field);
     await user.type(field, "https://example.net{Enter}");
-    const dialog = await openDialog();
-    await user.click(dialogButton(dialog, "Change and sign out"));
+    const dialog = await dialogs.open();
+    await user.click(dialogs.button(dialog, "Change and sign out"));
     expect(await within(dialog).findByRole("alert")).toHaveTextContent(
       "That isn't a Latch server.",
     );

@@ -16,6 +16,8 @@ export async function renderApp(opts: FakeOptions & { page?: Page } = {}) {
   await waitFor(() => expect(document.body.dataset.state).toBe(state));
   if (state === "signed-in") {
     await waitFor(() => expect(latch.sessions).not.toBeNull());
+    // The list Rust had may show before the first refresh has answered.
+    await waitFor(() => expect(latch.refreshing).toBe(false));
     if (opts.page) {
       ui.page = opts.page;
       await waitFor(() => expect(document.activeElement?.tagName).toBe("H1"));
@@ -29,21 +31,23 @@ export async function renderApp(opts: FakeOptions & { page?: Page } = {}) {
   return { fake, user, ...result };
 }
 
-/** The dialog that is open now. */
-export async function openDialog(): Promise<HTMLElement> {
-  const dialog = await waitFor(() => {
-    const open = document.querySelector<HTMLElement>("dialog[open]");
-    expect(open).not.toBeNull();
-    return open as HTMLElement;
-  });
-  return dialog;
-}
-
-export function dialogButton(dialog: HTMLElement, name: string | RegExp): HTMLElement {
-  return within(dialog).getByRole("button", { name });
-}
-
-export const noDialogOpen = () => expect(document.querySelector("dialog[open]")).toBeNull();
+/** The confirmation dialogs: the one open now, a button in it, and that
+ * none is open. */
+export const dialogs = {
+  async open(): Promise<HTMLElement> {
+    return waitFor(() => {
+      const open = document.querySelector<HTMLElement>("dialog[open]");
+      expect(open).not.toBeNull();
+      return open as HTMLElement;
+    });
+  },
+  button(dialog: HTMLElement, name: string | RegExp): HTMLElement {
+    return within(dialog).getByRole("button", { name });
+  },
+  noneOpen(): void {
+    expect(document.querySelector("dialog[open]")).toBeNull();
+  },
+};
 
 /** The row of the session list that shows this device name. */
 export function sessionRow(name: string): HTMLElement {

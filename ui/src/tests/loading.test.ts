@@ -9,9 +9,9 @@ import { expectNoAxeViolations, renderApp } from "./helpers";
 describe("loading and failing to start", () => {
   it("sets no state on the body until Rust has answered", async () => {
     const fake = installFakeBackend({ state: "signed-out" });
-    const release = fake.hold("get_state");
+    const release = fake.hold("connect");
     render(App);
-    await waitFor(() => expect(fake.callsOf("get_state")).toHaveLength(1));
+    await waitFor(() => expect(fake.callsOf("connect")).toHaveLength(1));
     expect(document.body.dataset.state).toBeUndefined();
     release();
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
@@ -31,7 +31,7 @@ describe("loading and failing to start", () => {
 
   it("says so in words when it can't start, and retries", async () => {
     const fake = installFakeBackend({ state: "signed-out" });
-    fake.failNext("get_state", "server_error", "Latch couldn't read its settings file.");
+    fake.failNext("connect", "server_error", "Latch couldn't read its settings file.");
     const user = userEvent.setup();
     render(App);
     expect(await screen.findByRole("alert")).toHaveTextContent(

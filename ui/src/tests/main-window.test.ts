@@ -1,13 +1,6 @@
-import { emit } from "@tauri-apps/api/event";
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import {
-  dialogButton,
-  expectNoAxeViolations,
-  noDialogOpen,
-  openDialog,
-  renderApp,
-} from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
 
 describe("signed in: main window and profile menu", () => {
   it("shows the overview with the profile button bottom-left", async () => {
@@ -89,13 +82,13 @@ describe("signed in: main window and profile menu", () => {
     const profile = screen.getByRole("button", { name: "Profile menu" });
     await user.click(profile);
     await user.click(screen.getByRole("menuitem", { name: /log out/i }));
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Log out of this device?");
     expect(dialog).toHaveTextContent("Ada's MacBook Pro");
-    expect(dialogButton(dialog, "Cancel")).toHaveFocus();
+    expect(dialogs.button(dialog, "Cancel")).toHaveFocus();
     await expectNoAxeViolations();
-    await user.click(dialogButton(dialog, "Cancel"));
-    noDialogOpen();
+    await user.click(dialogs.button(dialog, "Cancel"));
+    dialogs.noneOpen();
     expect(fake.callsOf("log_out")).toHaveLength(0);
     expect(profile).toHaveFocus();
     expect(document.body.dataset.state).toBe("signed-in");
@@ -106,9 +99,9 @@ describe("signed in: main window and profile menu", () => {
     const profile = screen.getByRole("button", { name: "Profile menu" });
     profile.focus();
     await user.keyboard("{ArrowUp}{Enter}");
-    await openDialog();
+    await dialogs.open();
     await user.keyboard("{Escape}");
-    noDialogOpen();
+    dialogs.noneOpen();
     expect(fake.callsOf("log_out")).toHaveLength(0);
     expect(profile).toHaveFocus();
   });
@@ -117,10 +110,10 @@ describe("signed in: main window and profile menu", () => {
     const { fake, user } = await renderApp();
     screen.getByRole("button", { name: "Profile menu" }).focus();
     await user.keyboard("{ArrowUp}{Enter}");
-    const dialog = await openDialog();
-    expect(dialogButton(dialog, "Cancel")).toHaveFocus();
+    const dialog = await dialogs.open();
+    expect(dialogs.button(dialog, "Cancel")).toHaveFocus();
     await user.keyboard("{Tab}");
-    expect(dialogButton(dialog, "Log out")).toHaveFocus();
+    expect(dialogs.button(dialog, "Log out")).toHaveFocus();
     await user.keyboard("{Enter}");
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
     expect(fake.callsOf("log_out")).toHaveLength(1);
@@ -173,8 +166,8 @@ describe("signed in: main window and profile menu", () => {
   });
 
   it("says why a sign-in link opened while signed in changed nothing, until dismissed", async () => {
-    const { user } = await renderApp();
-    await emit("deep-link-error", {
+    const { fake, user } = await renderApp();
+    await fake.emitDeepLinkError({
       code: "not_pending",
       message: "You're already signed in. To sign in as someone else, log out first.",
     });

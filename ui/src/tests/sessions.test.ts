@@ -1,15 +1,8 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { seedSessions } from "../dev/seed";
 import type { SessionView } from "../lib/types";
-import {
-  dialogButton,
-  expectNoAxeViolations,
-  noDialogOpen,
-  openDialog,
-  renderApp,
-  sessionRow,
-} from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp, sessionRow } from "./helpers";
 
 const openSessions = () => renderApp({ page: "sessions" });
 const rowNames = () =>
@@ -35,7 +28,7 @@ describe("active sessions", () => {
     await expectNoAxeViolations();
   });
 
-  it("puts the current session first even when Rust lists it later", async () => {
+  it("shows Rust's order, this device first, even when the server lists it later", async () => {
     const sessions = seedSessions();
     await renderApp({ page: "sessions", sessions: [...sessions.slice(1), sessions[0]] });
     expect(rowNames()[0]).toBe("Ada's MacBook Pro");
@@ -52,6 +45,23 @@ describe("active sessions", () => {
     expect(sessionRow("Pixel 8")).toHaveTextContent("Active now");
     expect(row.querySelector("svg")).not.toBeNull();
     expect(screen.getByText("Updated just now")).toBeInTheDocument();
+  });
+
+  it("rewords its times as the clock moves, without a new list", async () => {
+    const { fake } = await openSessions();
+    const row = sessionRow("Home desktop");
+    expect(screen.getByText("Updated just now")).toBeInTheDocument();
+    const calls = fake.calls.length;
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 2 * 60 * 60_000);
+    try {
+      // The clock ticks every second, so this is at most a second late.
+      expect(await screen.findByText("Updated 2 hours ago")).toBeInTheDocument();
+      expect(row).toHaveTextContent("Last active 5 hours ago");
+      expect(row).toHaveTextContent("Expires in 13 days if unused");
+      expect(fake.calls.slice(calls).filter((c) => c.cmd !== "report_activity")).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it("offers Log out and Rename on this device, Terminate and Rename on others", async () => {
@@ -99,14 +109,14 @@ describe("active sessions", () => {
     const button = screen.getByRole("button", { name: "Actions for Pixel 8" });
     button.focus();
     await user.keyboard("{Enter}{ArrowDown}{Enter}");
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Terminate Pixel 8?");
     expect(dialog).toHaveTextContent("Pixel 8 will be signed out of Latch right away");
     expect(dialog).toHaveTextContent("This device stays signed in.");
     expect(fake.callsOf("terminate_session")).toHaveLength(0);
     await expectNoAxeViolations();
-    await user.click(dialogButton(dialog, "Terminate"));
-    await waitFor(() => noDialogOpen());
+    await user.click(dialogs.button(dialog, "Terminate"));
+    await waitFor(() => dialogs.noneOpen());
     expect(fake.callsOf("terminate_session")).toEqual([
       { cmd: "terminate_session", args: { sessionId: "s-pixel" } },
     ]);
@@ -121,15 +131,15 @@ describe("active sessions", () => {
     const button = screen.getByRole("button", { name: "Actions for Home desktop" });
     await user.click(button);
     await user.click(screen.getByRole("menuitem", { name: "Terminate" }));
-    await user.click(dialogButton(await openDialog(), "Cancel"));
-    noDialogOpen();
+    await user.click(dialogs.button(await dialogs.open(), "Cancel"));
+    dialogs.noneOpen();
     expect(button).toHaveFocus();
 
     await user.click(button);
     await user.click(screen.getByRole("menuitem", { name: "Terminate" }));
-    await openDialog();
+    await dialogs.open();
     await user.keyboard("{Escape}");
-    noDialogOpen();
+    dialogs.noneOpen();
     expect(button).toHaveFocus();
     expect(fake.callsOf("terminate_session")).toHaveLength(0);
     expect(rowNames()).toContain("Home desktop");
@@ -140,15 +150,15 @@ describe("active sessions", () => {
     fake.failNext("terminate_session", "unreachable", "Can't reach accounts.example.com.");
     await user.click(screen.getByRole("button", { name: "Actions for iPad Air" }));
     await user.click(screen.getByRole("menuitem", { name: "Terminate" }));
-    const dialog = await openDialog();
-    await user.click(dialogButton(dialog, "Terminate"));
+    const dialog = await dialogs.open();
+    await user.click(dialogs.button(dialog, "Terminate"));
     expect(await within(dialog).findByRole("alert")).toHaveTextContent(
       "Can't reach accounts.example.com.",
     );
-    const retry = dialogButton(dialog, "Try again");
+    const retry = dialogs.button(dialog, "Try again");
     expect(retry).toHaveFocus();
     await user.click(retry);
-    await waitFor(() => noDialogOpen());
+    await waitFor(() => dialogs.noneOpen());
     expect(fake.callsOf("terminate_session")).toHaveLength(2);
     await waitFor(() => expect(rowNames()).not.toContain("iPad Air"));
   });
@@ -158,24 +168,24 @@ describe("active sessions", () => {
     const release = fake.hold("terminate_session");
     await user.click(screen.getByRole("button", { name: "Actions for iPad Air" }));
     await user.click(screen.getByRole("menuitem", { name: "Terminate" }));
-    const dialog = await openDialog();
-    await user.click(dialogButton(dialog, "Terminate"));
-    expect(dialogButton(dialog, /terminating/i)).toBeDisabled();
-    expect(dialogButton(dialog, "Cancel")).toBeDisabled();
+    const dialog = await dialogs.open();
+    await user.click(dialogs.button(dialog, "Terminate"));
+    expect(dialogs.button(dialog, /terminating/i)).toBeDisabled();
+    expect(dialogs.button(dialog, "Cancel")).toBeDisabled();
     await user.keyboard("{Escape}");
     expect(dialog).toHaveAttribute("open"); // can't cancel a call under way
     release();
-    await waitFor(() => noDialogOpen());
+    await waitFor(() => dialogs.noneOpen());
   });
 
   it("logs this device out from its row after confirming", async () => {
     const { fake, user } = await openSessions();
     await user.click(screen.getByRole("button", { name: "Actions for Ada's MacBook Pro" }));
     await user.click(screen.getByRole("menuitem", { name: "Log out" }));
-    const dialog = await openDialog();
+    const dialog = await dialogs.open();
     expect(dialog).toHaveAccessibleName("Log out of this device?");
     expect(fake.callsOf("log_out")).toHaveLength(0);
-    await user.click(dialogButton(dialog, "Log out"));
+    await user.click(dialogs.button(dialog, "Log out"));
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
     expect(fake.callsOf("log_out")).toHaveLength(1);
   });
@@ -235,7 +245,7 @@ describe("active sessions", () => {
       id: "s-new",
       device_name: "Galaxy Tab",
       platform: "android",
-      status: "Active now",
+      state: "active",
       expiry: null,
     };
     fake.sessions = [...fake.sessions, tablet];

@@ -1,4 +1,3 @@
-import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { installFakeBackend } from "../dev/fake-backend";
 import { latch } from "../lib/state.svelte";
@@ -18,28 +17,31 @@ describe("the store that mirrors Rust", () => {
 
   it("lets an event that arrives during the first load win over the older answer", async () => {
     const fake = installFakeBackend({ state: "signed-in" });
-    const release = fake.hold("get_state");
+    const release = fake.hold("connect");
     const started = latch.start();
-    await expect.poll(() => fake.callsOf("get_state").length).toBe(1);
-    await emit("auth-changed", { state: "signed-out", notice: null });
+    await expect.poll(() => fake.callsOf("connect").length).toBe(1);
+    await fake.emitAuth({ state: "signed-out", notice: null });
     release();
     await started;
     expect(latch.auth?.state).toBe("signed-out");
   });
 
   it("drops the session list on sign-out and ignores session events while signed out", async () => {
-    installFakeBackend({ state: "signed-in" });
+    const fake = installFakeBackend({ state: "signed-in" });
     await latch.start();
     await expect.poll(() => latch.sessions).not.toBeNull();
-    await emit("auth-changed", { state: "signed-out", notice: null });
+    await fake.emitAuth({ state: "signed-out", notice: null });
     expect(latch.sessions).toBeNull();
-    await emit("sessions-changed", { sessions: [], fetched_at: null, stale: false, error: null });
+    fake.send({
+      type: "sessions-changed",
+      sessions: { sessions: [], fetched_at: null, stale: false, error: null },
+    });
     expect(latch.sessions).toBeNull();
   });
 
   it("reports a failed start in words", async () => {
     const fake = installFakeBackend({ state: "signed-in" });
-    fake.failNext("get_state", "server_error", "Latch couldn't read its settings.");
+    fake.failNext("connect", "server_error", "Latch couldn't read its settings.");
     await latch.start();
     expect(latch.startError?.message).toBe("Latch couldn't read its settings.");
   });
