@@ -171,6 +171,10 @@ struct Inner {
     /// One user operation at a time (request, exchange, sign-out…), so two
     /// clicks can't interleave their state changes.
     operation: tokio::sync::Mutex<()>,
+    /// Held from reading the state to renaming its file into place, so two
+    /// saves at once land in the order they read (and don't share the
+    /// temporary file half-way).
+    saving: Mutex<()>,
     logout_retry_running: std::sync::atomic::AtomicBool,
 }
 
@@ -209,6 +213,7 @@ impl LatchClient {
             activity: Notify::new(),
             ready: watch::channel(false).0,
             operation: tokio::sync::Mutex::new(()),
+            saving: Mutex::new(()),
             logout_retry_running: std::sync::atomic::AtomicBool::new(false),
         };
         LatchClient {
@@ -277,50 +282,55 @@ impl LatchClient {
     }
 
     /// Sends the current state and list to every subscriber.
+    ///
+    /// Sent while the lock is held: two tasks publishing at once (the event
+    /// stream applying an event, a command answering) would otherwise each
+    /// read the state, let go of the lock and send, in either order, and the
+    /// older state could be sent last and stay — a laptop signed out by "Log
+    /// out of all devices" kept showing "signed in". Sending only swaps the
+    /// value and wakes the receivers, and no receiver takes this lock while
+    /// it borrows a value, so holding it costs nothing and can't deadlock.
     fn publish(&self) {
-        let (auth, snapshot) = {
-            let core = self.core();
-            let now = self.now();
-            let account = &core.account;
-            let auth = match &account.state {
-                SignInState::NeedsServer => AuthState::NeedsServer,
-                SignInState::SignedOut { notice } => AuthState::SignedOut {
-                    notice: notice.clone(),
-                },
-                SignInState::AwaitingLink(p) => AuthState::AwaitingLink {
-                    email: p.email.clone(),
-                    flow_id: p.flow_id.0.clone(),
-                    expires_at: p.expires_at,
-                    resend_after: p.resend_after,
-                    device_name: p.device_name.clone(),
-                },
-                SignInState::SignedIn {
-                    account: who,
-                    session,
-                    ..
-                } => AuthState::SignedIn {
-                    account: who.clone(),
-                    session: SessionView::of(session, &account.lifetimes, now),
-                },
-            };
-            let mut sessions = account.sessions.clone();
-            // Current first, then most recently active (the server's order,
-            // kept when events add or change rows).
-            sessions.sort_by(|a, b| {
-                b.current
-                    .cmp(&a.current)
-                    .then(b.last_active_at.cmp(&a.last_active_at))
-            });
-            let snapshot = SessionsSnapshot {
-                sessions: sessions
-                    .iter()
-                    .map(|s| SessionView::of(s, &account.lifetimes, now))
-                    .collect(),
-                fetched_at: account.fetched_at,
-                stale: account.sessions_error.is_some(),
-                error: account.sessions_error.clone(),
-            };
-            (auth, snapshot)
+        let core = self.core();
+        let now = self.now();
+        let account = &core.account;
+        let auth = match &account.state {
+            SignInState::NeedsServer => AuthState::NeedsServer,
+            SignInState::SignedOut { notice } => AuthState::SignedOut {
+                notice: notice.clone(),
+            },
+            SignInState::AwaitingLink(p) => AuthState::AwaitingLink {
+                email: p.email.clone(),
+                flow_id: p.flow_id.0.clone(),
+                expires_at: p.expires_at,
+                resend_after: p.resend_after,
+                device_name: p.device_name.clone(),
+            },
+            SignInState::SignedIn {
+                account: who,
+                session,
+                ..
+            } => AuthState::SignedIn {
+                account: who.clone(),
+                session: SessionView::of(session, &account.lifetimes, now),
+            },
+        };
+        let mut sessions = account.sessions.clone();
+        // Current first, then most recently active (the server's order,
+        // kept when events add or change rows).
+        sessions.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_active_at.cmp(&a.last_active_at))
+        });
+        let snapshot = SessionsSnapshot {
+            sessions: sessions
+                .iter()
+                .map(|s| SessionView::of(s, &account.lifetimes, now))
+                .collect(),
+            fetched_at: account.fetched_at,
+            stale: account.sessions_error.is_some(),
+            error: account.sessions_error.clone(),
         };
         self.inner
             .auth
@@ -328,6 +338,7 @@ impl LatchClient {
         self.inner
             .sessions
             .send_if_modified(|current| replace_if_changed(current, snapshot));
+        drop(core);
     }
 }
 

@@ -243,6 +243,11 @@ impl LatchClient {
     }
 
     pub(super) fn persist(&self) {
+        let _saving = self
+            .inner
+            .saving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let file = {
             let core = self.core();
             let account = &core.account;
