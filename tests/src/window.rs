@@ -288,9 +288,10 @@ impl Window {
 
     /// Waits until nothing moves or loads (no running animation, nothing
     /// busy, no refresh spinning): a view half-way through a refresh was
-    /// once measured with its toolbar greyed.
-    pub async fn wait_still(&self) {
-        let poll = Poll::within(WAIT);
+    /// once measured with its toolbar greyed. False when the page was still
+    /// busy after `within`.
+    pub async fn wait_still_within(&self, within: Duration) -> bool {
+        let poll = Poll::within(within);
         loop {
             let still = self
                 .run(
@@ -298,10 +299,19 @@ impl Window {
                     vec![],
                 )
                 .await;
-            if still.ok() == Some(json!(true)) || !poll.again().await {
-                return;
+            if still.ok() == Some(json!(true)) {
+                return true;
+            }
+            if !poll.again().await {
+                return false;
             }
         }
+    }
+
+    /// `wait_still_within` five seconds; a screenshot of a page that is
+    /// still busy then is taken anyway.
+    pub async fn wait_still(&self) {
+        self.wait_still_within(WAIT).await;
     }
 
     /// Saves what the window shows as `<artifacts>/<name>.png`.
@@ -339,6 +349,13 @@ impl Window {
     }
 
     /// Runs axe-core in the real window; fails listing each violation.
+    ///
+    /// Measures a still page only: it first waits for the page to settle
+    /// (failing, with the diagnosis, when it never does — it used to go on
+    /// after 5 s and measure whatever was half-way), and a run during which
+    /// something became busy or stopped being so (a control disabled, a
+    /// spinner, `aria-busy`) measured a page that changed under it, so it is
+    /// measured again once the page has settled.
     pub async fn assert_accessible(&self, view: &str) {
         static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let axe = AXE.get_or_init(|| {
@@ -349,10 +366,26 @@ impl Window {
         });
         let script = format!(
             "{axe}\nconst done = arguments[arguments.length - 1];\n\
-             axe.run(document, {{ resultTypes: ['violations'] }}).then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ') + ' [' + n.any.concat(n.all, n.none).map(c => c.message).join('; ') + ']').join(', '))), e => done(['axe failed: ' + e]));"
+             let moved = 0; const busy = m => m.attributeName !== 'class' || /\\b(spinning|stale)\\b/.test((m.oldValue || '') + ' ' + (m.target.getAttribute('class') || ''));\n\
+             const watch = new MutationObserver(ms => {{ moved += ms.filter(busy).length }});\n\
+             watch.observe(document.body, {{ subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['disabled', 'aria-busy', 'class'] }});\n\
+             axe.run(document, {{ resultTypes: ['violations'] }}).then(r => {{ watch.disconnect(); done({{ moved, violations: r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ') + ' [' + n.any.concat(n.all, n.none).map(c => c.message).join('; ') + ']').join(', ')) }}) }}, e => done({{ moved, violations: ['axe failed: ' + e] }}));"
         );
-        self.wait_still().await;
-        let violations = self.client.execute_async(&script, vec![]).await.unwrap();
+        let mut violations = json!([]);
+        for _ in 0..3 {
+            if !self.wait_still_within(Duration::from_secs(15)).await {
+                panic!(
+                    "{view} never settled for axe (still busy after 15 s)\n{}",
+                    self.diagnosis().await
+                );
+            }
+            let measured = self.client.execute_async(&script, vec![]).await.unwrap();
+            violations = measured["violations"].clone();
+            if measured["moved"] == json!(0) {
+                break;
+            }
+            eprintln!("{view}: the page changed during axe; measuring it again");
+        }
         if violations != json!([]) {
             self.screenshot(&format!("axe-failure {view}")).await;
         }
