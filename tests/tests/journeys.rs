@@ -14,6 +14,7 @@ use latch_e2e::{
     Window,
 };
 use latch_testkit::{Latchd, Mail, SmtpServer};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const START: Duration = Duration::from_secs(30);
@@ -30,15 +31,20 @@ struct World {
 }
 
 impl World {
-    fn start() -> World {
+    /// None (once `enabled` has said so) when the end-to-end tests are
+    /// skipped.
+    fn start() -> Option<World> {
+        if !enabled() {
+            return None;
+        }
         let smtp = SmtpServer::start();
         let server = Latchd::start_with_env(&["--smtp-url", &smtp.url()], &[("RUST_LOG", "trace")]);
-        World {
+        Some(World {
             smtp,
             server,
             desktop: Desktop::start(),
             secrets: Vec::new(),
-        }
+        })
     }
 
     async fn window(&self, name: &str) -> Window {
@@ -104,9 +110,18 @@ impl World {
     async fn signed_in_window(&mut self, name: &str, email: &str) -> Window {
         let window = self.window(name).await;
         self.sign_in_by_code(&window, email).await;
-        window.click("Active sessions").await;
-        window.wait_text("Current", SOON).await;
+        show_sessions(&window).await;
         window
+    }
+
+    /// The laptop and the phone, both signed in as ada@example.com and
+    /// showing Active sessions, each listing the other.
+    async fn laptop_and_phone(&mut self) -> (Window, Window) {
+        let laptop = self.signed_in_window("Laptop", "ada@example.com").await;
+        let phone = self.signed_in_window("Phone", "ada@example.com").await;
+        laptop.wait_text("Phone", SOON).await;
+        phone.wait_text("Laptop", SOON).await;
+        (laptop, phone)
     }
 
     /// Signs a device in over HTTP, as another client of the account would
@@ -132,14 +147,22 @@ impl World {
         (mail, flow)
     }
 
-    /// What `GET /v1/sessions` answers this token: the status and body.
-    async fn sessions_as(&self, token: &str) -> (u16, Value) {
-        let response = reqwest::Client::new()
-            .get(self.server.url("/v1/sessions"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+    /// What latchd answers `method path` (with `body`, if any) from the
+    /// device holding `token`: the status and the body.
+    async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, self.server.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
         (
             response.status().as_u16(),
             response.json().await.unwrap_or(Value::Null),
@@ -172,16 +195,48 @@ impl World {
     }
 }
 
+/// Opens Active sessions, which lists this device as Current.
+async fn show_sessions(window: &Window) {
+    window.click("Active sessions").await;
+    window.wait_text("Current", SOON).await;
+}
+
+/// Picks `item` from the ⋮ menu of `device`'s row.
+async fn from_menu(window: &Window, device: &str, item: &str) {
+    window.open_actions_for(device).await;
+    window.click_in("[role=menu]", item).await;
+}
+
+/// Checks the open confirmation's title (and, when given, the devices it
+/// lists), then presses `button`: answers when it was pressed.
+async fn confirm(window: &Window, title: &str, listing: Option<&[&str]>, button: &str) -> Instant {
+    let text = window.dialog_text().await;
+    assert!(text.contains(title), "{text}");
+    if let Some(devices) = listing {
+        let mut listed = window.dialog_devices().await;
+        listed.sort();
+        assert_eq!(listed, devices, "{text}");
+    }
+    let pressed = Instant::now();
+    window.click_in("dialog[open]", button).await;
+    pressed
+}
+
+/// Waits until `window` is signed out and says `why`.
+async fn signed_out_saying(window: &Window, why: &str, within: Duration) {
+    window.wait_state("signed-out", within).await;
+    window.wait_text(why, within).await;
+}
+
 /// Journey 1: type the address → the mail → its https page → the deep link
 /// it offers → delivered as the OS does (a second launch; then `gio open`
 /// and `xdg-open` once the scheme is registered) → signed in, and Active
 /// sessions lists this device as Current.
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let window = world.window("Laptop").await;
     for how in [Delivery::SecondLaunch, Delivery::GioOpen, Delivery::XdgOpen] {
         world.request_link(&window, "ada@example.com").await;
@@ -194,8 +249,7 @@ async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
         }
         window.deliver_link_by(how, &link);
         window.wait_state("signed-in", SOON).await;
-        window.click("Active sessions").await;
-        window.wait_text("Current", SOON).await;
+        show_sessions(&window).await;
         window.wait_text("Laptop", SOON).await;
         window.invoke("log_out").await;
         window.wait_state("signed-out", SOON).await;
@@ -206,10 +260,9 @@ async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
 /// Journey 2: the typed code instead of the link.
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_with_the_typed_code() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let window = world.window("Desktop").await;
     world.sign_in_by_code(&window, "grace@example.com").await;
     window.wait_text("grace@example.com", SOON).await;
@@ -220,10 +273,9 @@ async fn signs_in_with_the_typed_code() {
 /// it with the URL, and it signs in.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_link_opened_while_the_app_is_closed_starts_it_signed_in() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let window = world.window("Laptop").await;
     world.request_link(&window, "ada@example.com").await;
     let mail = world.mail_for(&window).await;
@@ -235,8 +287,7 @@ async fn a_link_opened_while_the_app_is_closed_starts_it_signed_in() {
         .launch("Laptop", &world.server.base, &[&link])
         .await;
     window.wait_state("signed-in", START).await;
-    window.click("Active sessions").await;
-    window.wait_text("Current", SOON).await;
+    show_sessions(&window).await;
     world.finish(vec![window]).await;
 }
 
@@ -245,26 +296,15 @@ async fn a_link_opened_while_the_app_is_closed_starts_it_signed_in() {
 /// second window says so, naming the first, within a second.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_device_appears_live_and_its_termination_is_explained_within_a_second() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
-    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
-    let phone = world.signed_in_window("Phone", "ada@example.com").await;
-    laptop.wait_text("Phone", SOON).await;
+    };
+    let (laptop, phone) = world.laptop_and_phone().await;
 
-    laptop.open_actions_for("Phone").await;
-    laptop.click_in("[role=menu]", "Terminate").await;
-    assert!(laptop.dialog_text().await.contains("Terminate Phone?"));
-    let confirmed = Instant::now();
-    laptop.click_in("dialog[open]", "Terminate").await;
-    phone.wait_state("signed-out", Duration::from_secs(1)).await;
-    phone
-        .wait_text(
-            "This device was terminated from Laptop",
-            Duration::from_secs(1),
-        )
-        .await;
+    from_menu(&laptop, "Phone", "Terminate").await;
+    let confirmed = confirm(&laptop, "Terminate Phone?", None, "Terminate").await;
+    let explained = "This device was terminated from Laptop";
+    signed_out_saying(&phone, explained, Duration::from_secs(1)).await;
     eprintln!(
         "terminate → the other window's notice: {:?}",
         confirmed.elapsed()
@@ -281,31 +321,23 @@ async fn a_second_device_appears_live_and_its_termination_is_explained_within_a_
 /// window (and an HTTP-only device) ends in the right state with the reason.
 #[tokio::test(flavor = "multi_thread")]
 async fn log_out_of_other_devices_and_of_all_devices_sign_out_whom_they_list() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
-    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
-    let phone = world.signed_in_window("Phone", "ada@example.com").await;
+    };
+    let (laptop, phone) = world.laptop_and_phone().await;
     let tablet = world
         .device_over_http("ada@example.com", "Tablet", "android")
         .await;
     laptop.wait_text("Tablet", SOON).await;
 
     laptop.click("Log out of other devices").await;
-    let listed = laptop.dialog_text().await;
-    assert!(listed.contains("Log out of other devices?"), "{listed}");
-    assert_eq!(
-        sorted(laptop.dialog_devices().await),
-        ["Phone", "Tablet"],
-        "{listed}"
-    );
-    laptop.click_in("dialog[open]", "Log out 2 devices").await;
-    phone
-        .wait_text("You logged out of all other devices from Laptop", SOON)
+    let (title, listed) = ("Log out of other devices?", ["Phone", "Tablet"]);
+    confirm(&laptop, title, Some(&listed), "Log out 2 devices").await;
+    let why = "You logged out of all other devices from Laptop";
+    signed_out_saying(&phone, why, SOON).await;
+    let (status, body) = world
+        .call_as(&tablet, Method::GET, "/v1/sessions", None)
         .await;
-    phone.wait_state("signed-out", SOON).await;
-    let (status, body) = world.sessions_as(&tablet).await;
     assert_eq!(
         (status, &body["reason"]),
         (401, &json!("logged_out_others")),
@@ -318,19 +350,11 @@ async fn log_out_of_other_devices_and_of_all_devices_sign_out_whom_they_list() {
     laptop.wait_text("Phone", SOON).await;
     laptop.click("Account").await;
     laptop.click("Log out of all devices").await;
-    let listed = laptop.dialog_text().await;
-    assert!(listed.contains("Log out of all devices?"), "{listed}");
-    assert_eq!(
-        sorted(laptop.dialog_devices().await),
-        ["Laptop", "Phone"],
-        "{listed}"
-    );
-    laptop.click_in("dialog[open]", "Log out everywhere").await;
+    let (title, listed) = ("Log out of all devices?", ["Laptop", "Phone"]);
+    confirm(&laptop, title, Some(&listed), "Log out everywhere").await;
     for window in [&laptop, &phone] {
-        window.wait_state("signed-out", SOON).await;
-        window
-            .wait_text("You logged out of all devices from Laptop", SOON)
-            .await;
+        let why = "You logged out of all devices from Laptop";
+        signed_out_saying(window, why, SOON).await;
     }
     world.finish(vec![laptop, phone]).await;
 }
@@ -338,24 +362,14 @@ async fn log_out_of_other_devices_and_of_all_devices_sign_out_whom_they_list() {
 /// Journey 7: ⋮ → Log out on the Current row signs out this device only.
 #[tokio::test(flavor = "multi_thread")]
 async fn log_out_on_the_current_row_signs_out_this_device_only() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
-    let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
-    let phone = world.signed_in_window("Phone", "ada@example.com").await;
-    laptop.wait_text("Phone", SOON).await;
-    phone.wait_text("Laptop", SOON).await;
+    };
+    let (laptop, phone) = world.laptop_and_phone().await;
 
-    laptop.open_actions_for("Laptop").await;
-    laptop.click_in("[role=menu]", "Log out").await;
-    assert!(laptop
-        .dialog_text()
-        .await
-        .contains("Log out of this device?"));
-    laptop.click_in("dialog[open]", "Log out").await;
-    laptop.wait_state("signed-out", SOON).await;
-    laptop.wait_text("Sign in to Latch", SOON).await;
+    from_menu(&laptop, "Laptop", "Log out").await;
+    confirm(&laptop, "Log out of this device?", None, "Log out").await;
+    signed_out_saying(&laptop, "Sign in to Latch", SOON).await;
     // The phone stays signed in and sees the laptop go.
     phone
         .wait_gone_css("[aria-label='Actions for Laptop']")
@@ -369,10 +383,9 @@ async fn log_out_on_the_current_row_signs_out_this_device_only() {
 /// clear message and changes nothing; the app keeps running.
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_links_are_refused_with_a_clear_message_and_change_nothing() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let window = world.window("Laptop").await;
     window.wait_state("signed-out", START).await;
     for garbage in [
@@ -396,17 +409,15 @@ async fn hostile_links_are_refused_with_a_clear_message_and_change_nothing() {
         .flow_over_http("ada@example.com", "Phone", "android")
         .await;
     window.deliver_link(&other_flow.deep_link());
-    window
-        .wait_text("from an older or different sign-in request", SOON)
-        .await;
+    let refused = "from an older or different sign-in request";
+    window.wait_text(refused, SOON).await;
     window.wait_state("awaiting-link", SOON).await;
 
     // Expired: the server's clock moves past the ten minutes.
     world.server.advance_clock("11m").await;
     window.deliver_link(&mine.deep_link());
-    window
-        .wait_text("This sign-in link has expired", SOON)
-        .await;
+    let refused = "This sign-in link has expired";
+    window.wait_text(refused, SOON).await;
     window.wait_state("awaiting-link", SOON).await;
 
     // Used: signed in by its link, the same link opened again.
@@ -431,10 +442,9 @@ async fn hostile_links_are_refused_with_a_clear_message_and_change_nothing() {
 /// keeps the last list, and recovers by itself.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_outage_is_shown_the_last_list_kept_and_recovery_is_automatic() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let laptop = world.signed_in_window("Laptop", "ada@example.com").await;
     world
         .device_over_http("ada@example.com", "Phone", "android")
@@ -472,10 +482,9 @@ async fn a_server_outage_is_shown_the_last_list_kept_and_recovery_is_automatic()
 /// docs/screenshots/README.md for which are committed).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_view_passes_axe_in_light_and_dark() {
-    if !enabled() {
+    let Some(mut world) = World::start() else {
         return;
-    }
-    let mut world = World::start();
+    };
     let window = world.window("Ada's ThinkPad").await;
     window.wait_state("signed-out", START).await;
     check_view(&window, "sign-in").await;
@@ -488,14 +497,11 @@ async fn every_view_passes_axe_in_light_and_dark() {
     let macbook = world
         .device_over_http("ada@example.com", "Ada's MacBook Pro", "macos")
         .await;
-    let renamed = reqwest::Client::new()
-        .patch(world.server.url("/v1/me"))
-        .bearer_auth(&macbook)
-        .json(&json!({ "display_name": "Ada Lovelace" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(renamed.status().as_u16(), 200);
+    let renamed = json!({ "display_name": "Ada Lovelace" });
+    let (status, _) = world
+        .call_as(&macbook, Method::PATCH, "/v1/me", Some(renamed))
+        .await;
+    assert_eq!(status, 200);
 
     world.request_link(&window, "ada@example.com").await;
     window.wait_text("Check your email", SOON).await;
@@ -536,28 +542,13 @@ async fn every_view_passes_axe_in_light_and_dark() {
     window.wait_gone_css("dialog[open]").await;
 
     // Signed out by another device, with the reason.
-    let own_id = window.invoke("get_state").await["session"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let gone = reqwest::Client::new()
-        .delete(world.server.url(&format!("/v1/sessions/{own_id}")))
-        .bearer_auth(&macbook)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status().as_u16(), 204);
-    window.wait_state("signed-out", SOON).await;
-    window
-        .wait_text("This device was terminated from Ada's MacBook Pro", SOON)
-        .await;
+    let own = format!("/v1/sessions/{}", window.own_session_id().await);
+    let (status, _) = world.call_as(&macbook, Method::DELETE, &own, None).await;
+    assert_eq!(status, 204);
+    let why = "This device was terminated from Ada's MacBook Pro";
+    signed_out_saying(&window, why, SOON).await;
     check_view(&window, "signed-out").await;
     world.finish(vec![window]).await;
-}
-
-fn sorted(mut names: Vec<String>) -> Vec<String> {
-    names.sort();
-    names
 }
 
 /// axe in light and in dark, with a screenshot of each.
