@@ -12,7 +12,9 @@ use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::{app_binary, free_port, Desktop, Window};
+use latch_testkit::free_port;
+
+use crate::{app_binary, Desktop, Window};
 
 /// How a link reaches the app: the ways an OS hands one over.
 #[derive(Debug, Clone, Copy)]

@@ -24,7 +24,6 @@ pub use driver::Delivery;
 pub use secrets::assert_no_secret_in;
 pub use window::Window;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -71,14 +70,6 @@ pub fn app_binary() -> PathBuf {
         .and_then(Path::parent)
         .unwrap();
     target.join("e2e").join("latch-desktop")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Where screenshots go (kept out of git): `LATCH_E2E_ARTIFACTS`, or

@@ -151,9 +151,17 @@ impl Window {
         self.wait_for_css("[role=menu]").await;
     }
 
-    /// The sign-in state as the app answers it (`get_state`).
+    /// The sign-in state as the app answers it: `connect`'s answer, on a
+    /// channel of the harness's own that hears nothing it acts on (the
+    /// window's channel is left as it is).
     pub async fn auth_state(&self) -> Value {
-        self.invoke("get_state").await
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; const t = window.__TAURI_INTERNALS__; const events = '__CHANNEL__:' + t.transformCallback(() => {}); t.invoke('connect', { events }).then(answer => done(answer.auth), e => done(null));",
+                vec![],
+            )
+            .await
+            .unwrap()
     }
 
     /// The sign-in flow this window waits on.

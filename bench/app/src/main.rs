@@ -267,10 +267,7 @@ async fn main() {
             eprintln!("revocation run {}/{revoke_runs}", run + 1);
         }
         sign_in_by_code(&server, &window, "revoke@example.com").await;
-        let id = window.invoke("get_state").await["session"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = window.own_session_id().await;
         let sent = epoch_ms();
         let answer = http
             .delete(server.url(&format!("/v1/sessions/{id}")))
