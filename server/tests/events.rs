@@ -97,13 +97,7 @@ async fn created_and_updated_events_mark_current_only_on_the_sessions_own_stream
     assert_eq!(created.event, "session.created");
     assert_eq!(created.data["device"], device("B"));
 
-    server
-        .patch(
-            "/v1/sessions/current",
-            &b.token,
-            json!({"device_name": "B renamed"}),
-        )
-        .await;
+    server.rename_current(&b.token, "B renamed").await;
     for (stream, current) in [(&mut a_stream, false), (&mut b_stream, true)] {
         let updated = stream.next(SOON).await.unwrap();
         assert_eq!(updated.event, "session.updated");
@@ -203,13 +197,7 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
             ("resync", &json!({})),
             "{stale}"
         );
-        server
-            .patch(
-                "/v1/sessions/current",
-                &a.token,
-                json!({"device_name": format!("A {stale}")}),
-            )
-            .await;
+        server.rename_current(&a.token, &format!("A {stale}")).await;
         let live = stream
             .next(SOON)
             .await
@@ -228,8 +216,9 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
 #[tokio::test]
 async fn expiry_is_swept_and_announced_to_the_account() {
     let server = Server::start(&["--idle-timeout", "1h"]);
-    let a = server.sign_in("ada@example.com", "Busy").await;
-    let b = server.sign_in("ada@example.com", "Forgotten").await;
+    let [a, b] = server
+        .sign_in_each("ada@example.com", ["Busy", "Forgotten"])
+        .await;
     let mut a_stream = EventStream::open(&server, &a.token, None).await.unwrap();
     let mut b_stream = EventStream::open(&server, &b.token, None).await.unwrap();
     server.advance_clock("59m").await;
@@ -254,9 +243,9 @@ async fn expiry_is_swept_and_announced_to_the_account() {
 #[tokio::test]
 async fn log_out_everywhere_ends_every_stream_with_its_reason() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
-    let c = server.sign_in("ada@example.com", "C").await;
+    let [a, b, c] = server
+        .sign_in_each("ada@example.com", ["A", "B", "C"])
+        .await;
     let mut streams = Vec::new();
     for s in [&a, &b, &c] {
         streams.push((
