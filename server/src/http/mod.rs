@@ -24,6 +24,39 @@ pub mod openapi;
 mod sessions;
 mod stream;
 
+/// The answers any signed-in call can give besides its own (for the
+/// OpenAPI description only: never built).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum SignedInErrors {
+    #[response(status = 401, description = "unauthenticated or session_revoked")]
+    Unauthenticated(latch_protocol::ErrorBody),
+    #[response(status = 503, description = "unavailable")]
+    Unavailable(latch_protocol::ErrorBody),
+}
+
+/// The answer of a call whose JSON body is over [`BODY_LIMIT`] (for the
+/// OpenAPI description only: never built).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum TooLarge {
+    #[response(status = 413, description = "invalid_request: body over 16 KiB")]
+    TooLarge(latch_protocol::ErrorBody),
+}
+
+/// The answers a sign-in step can give besides its own: too large, too
+/// often, or unavailable (for the OpenAPI description only: never built).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum SignInErrors {
+    #[response(status = 413, description = "invalid_request: body over 16 KiB")]
+    TooLarge(latch_protocol::ErrorBody),
+    #[response(status = 429, description = "rate_limited, with Retry-After")]
+    RateLimited(latch_protocol::ErrorBody),
+    #[response(status = 503, description = "unavailable")]
+    Unavailable(latch_protocol::ErrorBody),
+}
+
 /// Bodies larger than this are refused with `413 invalid_request`.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
