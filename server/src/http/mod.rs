@@ -24,37 +24,39 @@ pub mod openapi;
 mod sessions;
 mod stream;
 
-/// The answers any signed-in call can give besides its own (for the
-/// OpenAPI description only: never built).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-enum SignedInErrors {
-    #[response(status = 401, description = "unauthenticated or session_revoked")]
-    Unauthenticated(latch_protocol::ErrorBody),
-    #[response(status = 503, description = "unavailable")]
-    Unavailable(latch_protocol::ErrorBody),
+/// Declares a set of error answers for the OpenAPI description (the enums
+/// are only described, never built): each variant one status, its
+/// description and an `ErrorBody`.
+macro_rules! error_answers {
+    ($($(#[doc = $doc:literal])* $name:ident { $($variant:ident = $status:tt $description:literal,)+ })+) => {$(
+        $(#[doc = $doc])*
+        #[derive(utoipa::IntoResponses)]
+        #[allow(dead_code)]
+        enum $name {
+            $(
+                #[response(status = $status, description = $description)]
+                $variant(latch_protocol::ErrorBody),
+            )+
+        }
+    )+};
 }
 
-/// The answer of a call whose JSON body is over [`BODY_LIMIT`] (for the
-/// OpenAPI description only: never built).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-enum TooLarge {
-    #[response(status = 413, description = "invalid_request: body over 16 KiB")]
-    TooLarge(latch_protocol::ErrorBody),
-}
-
-/// The answers a sign-in step can give besides its own: too large, too
-/// often, or unavailable (for the OpenAPI description only: never built).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-enum SignInErrors {
-    #[response(status = 413, description = "invalid_request: body over 16 KiB")]
-    TooLarge(latch_protocol::ErrorBody),
-    #[response(status = 429, description = "rate_limited, with Retry-After")]
-    RateLimited(latch_protocol::ErrorBody),
-    #[response(status = 503, description = "unavailable")]
-    Unavailable(latch_protocol::ErrorBody),
+error_answers! {
+    /// What any signed-in call can answer besides its own.
+    SignedInErrors {
+        Unauthenticated = 401 "unauthenticated or session_revoked",
+        Unavailable = 503 "unavailable",
+    }
+    /// The answer of a call whose JSON body is over [`BODY_LIMIT`].
+    TooLarge {
+        TooLarge = 413 "invalid_request: body over 16 KiB",
+    }
+    /// What a sign-in step can answer besides its own.
+    SignInErrors {
+        TooLarge = 413 "invalid_request: body over 16 KiB",
+        RateLimited = 429 "rate_limited, with Retry-After",
+        Unavailable = 503 "unavailable",
+    }
 }
 
 /// Bodies larger than this are refused with `413 invalid_request`.
