@@ -20,6 +20,11 @@ fn time(v: &Value) -> DateTime<Utc> {
         .unwrap()
 }
 
+/// The ids of `sessions`, in that order.
+fn session_ids(sessions: &[&Signed]) -> Vec<String> {
+    sessions.iter().map(|s| s.session_id.clone()).collect()
+}
+
 fn ids(list: &Value) -> Vec<String> {
     list["sessions"]
         .as_array()
@@ -100,30 +105,14 @@ async fn me_answers_and_renames_the_account() {
 #[tokio::test]
 async fn the_list_puts_current_first_then_most_recently_active() {
     let server = Server::start(&["--idle-timeout", "14d", "--absolute-lifetime", "30d"]);
-    let [a, b, c] = server
-        .sign_in_each("ada@example.com", ["A", "B", "C"])
-        .await;
+    let [a, b, c] = server.sign_in_each(ADA, ["A", "B", "C"]).await;
     server.advance_clock("1m").await;
     let (status, _) = server.heartbeat(&b.token, "active").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = server.get("/v1/sessions", &a.token).await;
-    assert_eq!(
-        ids(&list),
-        [
-            a.session_id.clone(),
-            b.session_id.clone(),
-            c.session_id.clone()
-        ]
-    );
+    assert_eq!(ids(&list), session_ids(&[&a, &b, &c]));
     let (_, list) = server.get("/v1/sessions", &c.token).await;
-    assert_eq!(
-        ids(&list),
-        [
-            c.session_id.clone(),
-            b.session_id.clone(),
-            a.session_id.clone()
-        ]
-    );
+    assert_eq!(ids(&list), session_ids(&[&c, &b, &a]));
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(
         sessions
@@ -177,7 +166,7 @@ async fn expires_at_is_the_sooner_of_idle_and_absolute() {
 #[tokio::test]
 async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
     let server = Server::start(&[]);
-    let [a, b] = server.sign_in_each("ada@example.com", ["A", "B"]).await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     let last_active =
         || async { time(&find(&server, &b.token, &a.session_id).await["last_active_at"]) };
     let start = last_active().await;
@@ -235,7 +224,7 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
 #[tokio::test]
 async fn a_session_turns_idle_after_two_missed_heartbeats() {
     let server = Server::start(&[]);
-    let [a, b] = server.sign_in_each("ada@example.com", ["A", "B"]).await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     assert_eq!(
         find(&server, &a.token, &b.session_id).await["state"],
         "active"
@@ -255,9 +244,7 @@ async fn a_session_turns_idle_after_two_missed_heartbeats() {
 #[tokio::test]
 async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
     let server = Server::start(&[]);
-    let [a, b, gone] = server
-        .sign_in_each("ada@example.com", ["A", "B", "Gone"])
-        .await;
+    let [a, b, gone] = server.sign_in_each(ADA, ["A", "B", "Gone"]).await;
     let other = server.sign_in("bob@example.com", "Bob's").await;
     server.delete("/v1/sessions/current", &gone.token).await;
 
@@ -503,9 +490,7 @@ async fn the_cap_of_100_live_sessions_evicts_the_least_recently_active() {
 #[tokio::test]
 async fn asvs_3_3_2_sessions_expire_when_idle_or_too_old() {
     let server = Server::start(&["--idle-timeout", "1h", "--absolute-lifetime", "3h"]);
-    let [a, b] = server
-        .sign_in_each("ada@example.com", ["Busy", "Forgotten"])
-        .await;
+    let [a, b] = server.sign_in_each(ADA, ["Busy", "Forgotten"]).await;
     let b_last_active = time(&find(&server, &b.token, &b.session_id).await["last_active_at"]);
     let active = |token: String| {
         let server = &server;
@@ -576,7 +561,7 @@ async fn unknown_routes_and_methods_are_not_found() {
 #[tokio::test]
 async fn bodies_sent_to_bodiless_calls_are_ignored() {
     let server = Server::start(&[]);
-    let [a, b] = server.sign_in_each("ada@example.com", ["A", "B"]).await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     let response = server
         .http
         .post(server.url("/v1/sessions/revoke-others"))
@@ -596,7 +581,7 @@ async fn bodies_sent_to_bodiless_calls_are_ignored() {
 #[tokio::test]
 async fn revoked_sessions_are_kept_30_days_as_history_then_forgotten() {
     let server = Server::start(&["--idle-timeout", "90d", "--absolute-lifetime", "90d"]);
-    let [a, b] = server.sign_in_each("ada@example.com", ["A", "B"]).await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     server
         .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
         .await;

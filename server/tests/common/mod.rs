@@ -20,6 +20,9 @@ pub use latch_testkit::{
     device, link_request, EventStream, Frame, Latchd as Server, Mail, Pending, Signed,
 };
 
+/// The account most tests sign in to.
+pub const ADA: &str = "ada@example.com";
+
 /// Runs `latchd seed` on `database`: its output, succeeded or not.
 pub fn seed(database: &std::path::Path, email: &str, devices: &str) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_latchd"))
