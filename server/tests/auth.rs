@@ -291,6 +291,11 @@ async fn expect(server: &Server, flow_id: &str, code: &str, verifier: &str, erro
     );
 }
 
+/// Exchanges the right code with a fresh wrong verifier: `verifier_mismatch`.
+async fn mismatch(server: &Server, flow_id: &str, code: &str) {
+    expect(server, flow_id, code, &new_verifier(), "verifier_mismatch").await;
+}
+
 #[tokio::test]
 async fn exchange_errors_follow_the_contract_and_its_order() {
     let server = Server::start(&[]);
@@ -317,14 +322,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
     .await;
     // Code is checked before the verifier.
     expect(&server, &p.flow_id, &bad, &new_verifier(), "invalid_code").await;
-    expect(
-        &server,
-        &p.flow_id,
-        &code,
-        &new_verifier(),
-        "verifier_mismatch",
-    )
-    .await;
+    mismatch(&server, &p.flow_id, &code).await;
     // Four failures so far: the right pair still works.
     let (status, _) = server.exchange(&p.flow_id, &code, &p.verifier).await;
     assert_eq!(status, StatusCode::OK);
@@ -339,14 +337,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
         expect(&server, &p.flow_id, &bad, &p.verifier, "invalid_code").await;
     }
     for _ in 0..2 {
-        expect(
-            &server,
-            &p.flow_id,
-            &code,
-            &new_verifier(),
-            "verifier_mismatch",
-        )
-        .await;
+        mismatch(&server, &p.flow_id, &code).await;
     }
     expect(&server, &p.flow_id, &code, &p.verifier, "flow_locked").await;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn latchd(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
@@ -104,16 +104,7 @@ async fn seed_prints_one_line_per_device_and_the_tokens_work() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("seed.sqlite3");
     let out = seed(&database, "Demo@Example.com", "8");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = seeded_lines(out);
     assert_eq!(lines.len(), 8);
     for line in &lines {
         let keys: Vec<&str> = keys_of(line).into_iter().collect();
@@ -224,13 +215,4 @@ async fn sigterm_closes_streams_and_stops_cleanly() {
     assert!(status.success(), "{status:?}\n{}", server.log_text());
     assert!(stream.closes_within(Duration::from_secs(2)).await);
     assert!(server.log_text().contains("shutting down"));
-}
-
-/// `latchd seed --database <database> --email <email> --devices <devices>`.
-fn seed(database: &std::path::Path, email: &str, devices: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_latchd"))
-        .args(["seed", "--database", database.to_str().unwrap()])
-        .args(["--email", email, "--devices", devices])
-        .output()
-        .unwrap()
 }

@@ -14,11 +14,19 @@ use serde_json::{json, Value};
 
 const SOON: Duration = Duration::from_secs(1);
 
+/// Signs ada in on `device` and opens that session's event stream.
+async fn watching(server: &Server, device: &str) -> (Signed, EventStream) {
+    let signed = server.sign_in(ADA, device).await;
+    let stream = EventStream::open(server, &signed.token, None)
+        .await
+        .unwrap();
+    (signed, stream)
+}
+
 #[tokio::test]
 async fn a_terminated_device_hears_why_within_a_second_then_its_stream_ends() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "Work laptop").await;
-    let mut a_stream = EventStream::open(&server, &a.token, None).await.unwrap();
+    let (a, mut a_stream) = watching(&server, "Work laptop").await;
     let mut delays = Vec::new();
     for round in 0..20 {
         let b = server
@@ -89,21 +97,13 @@ async fn a_terminated_device_hears_why_within_a_second_then_its_stream_ends() {
 #[tokio::test]
 async fn created_and_updated_events_mark_current_only_on_the_sessions_own_stream() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let mut a_stream = EventStream::open(&server, &a.token, None).await.unwrap();
-    let b = server.sign_in("ada@example.com", "B").await;
-    let mut b_stream = EventStream::open(&server, &b.token, None).await.unwrap();
+    let (_, mut a_stream) = watching(&server, "A").await;
+    let (b, mut b_stream) = watching(&server, "B").await;
     let created = a_stream.next(SOON).await.unwrap();
     assert_eq!(created.event, "session.created");
     assert_eq!(created.data["device"], device("B"));
 
-    server
-        .patch(
-            "/v1/sessions/current",
-            &b.token,
-            json!({"device_name": "B renamed"}),
-        )
-        .await;
+    server.rename_current(&b.token, "B renamed").await;
     for (stream, current) in [(&mut a_stream, false), (&mut b_stream, true)] {
         let updated = stream.next(SOON).await.unwrap();
         assert_eq!(updated.event, "session.updated");
@@ -152,8 +152,7 @@ async fn created_and_updated_events_mark_current_only_on_the_sessions_own_stream
 #[tokio::test]
 async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let mut stream = EventStream::open(&server, &a.token, None).await.unwrap();
+    let (a, mut stream) = watching(&server, "A").await;
     let b = server.sign_in("ada@example.com", "B").await;
     let first = stream.next(SOON).await.unwrap();
     drop(stream);
@@ -203,13 +202,7 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
             ("resync", &json!({})),
             "{stale}"
         );
-        server
-            .patch(
-                "/v1/sessions/current",
-                &a.token,
-                json!({"device_name": format!("A {stale}")}),
-            )
-            .await;
+        server.rename_current(&a.token, &format!("A {stale}")).await;
         let live = stream
             .next(SOON)
             .await
@@ -228,8 +221,7 @@ async fn last_event_id_replays_what_was_missed_and_a_stale_one_gets_resync() {
 #[tokio::test]
 async fn expiry_is_swept_and_announced_to_the_account() {
     let server = Server::start(&["--idle-timeout", "1h"]);
-    let a = server.sign_in("ada@example.com", "Busy").await;
-    let b = server.sign_in("ada@example.com", "Forgotten").await;
+    let [a, b] = server.sign_in_each(ADA, ["Busy", "Forgotten"]).await;
     let mut a_stream = EventStream::open(&server, &a.token, None).await.unwrap();
     let mut b_stream = EventStream::open(&server, &b.token, None).await.unwrap();
     server.advance_clock("59m").await;
@@ -254,9 +246,7 @@ async fn expiry_is_swept_and_announced_to_the_account() {
 #[tokio::test]
 async fn log_out_everywhere_ends_every_stream_with_its_reason() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
-    let c = server.sign_in("ada@example.com", "C").await;
+    let [a, b, c] = server.sign_in_each(ADA, ["A", "B", "C"]).await;
     let mut streams = Vec::new();
     for s in [&a, &b, &c] {
         streams.push((

@@ -83,8 +83,7 @@ impl Holder {
 #[tokio::test]
 async fn a_locked_database_answers_503_to_every_write_and_writes_nothing() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     let pending = server.request_link("ada@example.com", "C").await;
     let mail = server.mail_for("ada@example.com").await;
     let (holder, before) = Holder::lock(&server.database());

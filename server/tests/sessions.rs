@@ -20,6 +20,11 @@ fn time(v: &Value) -> DateTime<Utc> {
         .unwrap()
 }
 
+/// The ids of `sessions`, in that order.
+fn session_ids(sessions: &[&Signed]) -> Vec<String> {
+    sessions.iter().map(|s| s.session_id.clone()).collect()
+}
+
 fn ids(list: &Value) -> Vec<String> {
     list["sessions"]
         .as_array()
@@ -100,30 +105,14 @@ async fn me_answers_and_renames_the_account() {
 #[tokio::test]
 async fn the_list_puts_current_first_then_most_recently_active() {
     let server = Server::start(&["--idle-timeout", "14d", "--absolute-lifetime", "30d"]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
-    let c = server.sign_in("ada@example.com", "C").await;
+    let [a, b, c] = server.sign_in_each(ADA, ["A", "B", "C"]).await;
     server.advance_clock("1m").await;
     let (status, _) = server.heartbeat(&b.token, "active").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = server.get("/v1/sessions", &a.token).await;
-    assert_eq!(
-        ids(&list),
-        [
-            a.session_id.clone(),
-            b.session_id.clone(),
-            c.session_id.clone()
-        ]
-    );
+    assert_eq!(ids(&list), session_ids(&[&a, &b, &c]));
     let (_, list) = server.get("/v1/sessions", &c.token).await;
-    assert_eq!(
-        ids(&list),
-        [
-            c.session_id.clone(),
-            b.session_id.clone(),
-            a.session_id.clone()
-        ]
-    );
+    assert_eq!(ids(&list), session_ids(&[&c, &b, &a]));
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(
         sessions
@@ -177,8 +166,7 @@ async fn expires_at_is_the_sooner_of_idle_and_absolute() {
 #[tokio::test]
 async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     let last_active =
         || async { time(&find(&server, &b.token, &a.session_id).await["last_active_at"]) };
     let start = last_active().await;
@@ -219,13 +207,7 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
     );
 
     server.advance_clock("1m").await;
-    server
-        .patch(
-            "/v1/sessions/current",
-            &a.token,
-            json!({"device_name": "A2"}),
-        )
-        .await;
+    server.rename_current(&a.token, "A2").await;
     assert!(
         about(last_active().await - after_active, Span::minutes(1)),
         "a non-GET call does"
@@ -242,8 +224,7 @@ async fn last_active_moves_on_active_heartbeats_and_non_get_calls_only() {
 #[tokio::test]
 async fn a_session_turns_idle_after_two_missed_heartbeats() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     assert_eq!(
         find(&server, &a.token, &b.session_id).await["state"],
         "active"
@@ -263,9 +244,7 @@ async fn a_session_turns_idle_after_two_missed_heartbeats() {
 #[tokio::test]
 async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
-    let gone = server.sign_in("ada@example.com", "Gone").await;
+    let [a, b, gone] = server.sign_in_each(ADA, ["A", "B", "Gone"]).await;
     let other = server.sign_in("bob@example.com", "Bob's").await;
     server.delete("/v1/sessions/current", &gone.token).await;
 
@@ -480,28 +459,7 @@ async fn asvs_3_3_4_the_four_sign_outs_sign_out_exactly_whom_they_say() {
 async fn the_cap_of_100_live_sessions_evicts_the_least_recently_active() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("seeded.sqlite3");
-    let output = Command::new(env!("CARGO_BIN_EXE_latchd"))
-        .args([
-            "seed",
-            "--database",
-            database.to_str().unwrap(),
-            "--email",
-            "many@example.com",
-            "--devices",
-            "100",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seeded: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let seeded = seeded_lines(seed(&database, "many@example.com", "100"));
     assert_eq!(seeded.len(), 100);
     assert_eq!(seeded[0]["device_name"], "Work laptop");
     // The seed spreads activity: the last device is the least recently active.
@@ -532,8 +490,7 @@ async fn the_cap_of_100_live_sessions_evicts_the_least_recently_active() {
 #[tokio::test]
 async fn asvs_3_3_2_sessions_expire_when_idle_or_too_old() {
     let server = Server::start(&["--idle-timeout", "1h", "--absolute-lifetime", "3h"]);
-    let a = server.sign_in("ada@example.com", "Busy").await;
-    let b = server.sign_in("ada@example.com", "Forgotten").await;
+    let [a, b] = server.sign_in_each(ADA, ["Busy", "Forgotten"]).await;
     let b_last_active = time(&find(&server, &b.token, &b.session_id).await["last_active_at"]);
     let active = |token: String| {
         let server = &server;
@@ -604,8 +561,7 @@ async fn unknown_routes_and_methods_are_not_found() {
 #[tokio::test]
 async fn bodies_sent_to_bodiless_calls_are_ignored() {
     let server = Server::start(&[]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     let response = server
         .http
         .post(server.url("/v1/sessions/revoke-others"))
@@ -625,8 +581,7 @@ async fn bodies_sent_to_bodiless_calls_are_ignored() {
 #[tokio::test]
 async fn revoked_sessions_are_kept_30_days_as_history_then_forgotten() {
     let server = Server::start(&["--idle-timeout", "90d", "--absolute-lifetime", "90d"]);
-    let a = server.sign_in("ada@example.com", "A").await;
-    let b = server.sign_in("ada@example.com", "B").await;
+    let [a, b] = server.sign_in_each(ADA, ["A", "B"]).await;
     server
         .delete(&format!("/v1/sessions/{}", b.session_id), &a.token)
         .await;

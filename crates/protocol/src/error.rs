@@ -148,13 +148,5 @@ impl utoipa::ToSchema for ErrorBody {
     }
 }
 
-/// The schema names the known codes only: what latchd sends.
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for ErrorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::string_enum(Self::ALL.iter().map(|c| c.as_str().to_owned()))
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for ErrorCode {}
+// The schema names the known codes only: what latchd sends.
+string_enum_schema!(ErrorCode);

@@ -6,6 +6,22 @@
 
 use chrono::{DateTime, Utc};
 
+/// The OpenAPI schema of an open string enum (one with `ALL` and
+/// `as_str`): a string of the known values.
+macro_rules! string_enum_schema {
+    ($ty:ty) => {
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::schema::string_enum(Self::ALL.iter().map(|v| v.as_str().to_owned()))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+
 mod account;
 mod auth;
 mod code;

@@ -131,16 +131,8 @@ impl RevocationReason {
     }
 }
 
-/// The schema names the known reasons only: what latchd sends.
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for RevocationReason {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::string_enum(Self::ALL.iter().map(|r| r.as_str().to_owned()))
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for RevocationReason {}
+// The schema names the known reasons only: what latchd sends.
+string_enum_schema!(RevocationReason);
 
 /// What `session_revoked` adds to the error body, and what the
 /// `session.revoked` event carries besides the session id.

@@ -282,6 +282,28 @@ impl Latchd {
         pending.finish(self, &mail.code).await
     }
 
+    /// Renames the device of the session `token` is (`PATCH /v1/sessions/current`).
+    pub async fn rename_current(&self, token: &str, name: &str) -> (StatusCode, Value) {
+        let body = json!({ "device_name": name });
+        self.patch("/v1/sessions/current", token, body).await
+    }
+
+    /// Signs `email` in on each device in turn: the sessions, in that order.
+    pub async fn sign_in_each<const N: usize>(
+        &self,
+        email: &str,
+        devices: [&str; N],
+    ) -> [Signed; N] {
+        let mut signed = Vec::with_capacity(N);
+        for device in devices {
+            signed.push(self.sign_in(email, device).await);
+        }
+        match signed.try_into() {
+            Ok(all) => all,
+            Err(_) => unreachable!("one session a device"),
+        }
+    }
+
     /// Moves the dev clock (`90s`, `10m`, `15d`).
     pub async fn advance_clock(&self, by: &str) {
         let (status, body) = self

@@ -8,7 +8,7 @@ use latch_protocol::{
     TokenRequest, TokenResponse, CODE_CHALLENGE_METHOD_S256,
 };
 
-use super::{ClientIp, Json};
+use super::{ClientIp, Json, SignInErrors};
 use crate::clock::{duration_ms, to_datetime, Millis};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::retry_after_s;
@@ -32,9 +32,7 @@ pub async fn server_info(State(app): State<AppState>) -> axum::Json<ServerInfo> 
     responses(
         (status = 202, description = "A flow started and its email queued (the same answer for any well-formed request, known email or not)", body = EmailLinkResponse),
         (status = 400, description = "invalid_request", body = ErrorBody),
-        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
-        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignInErrors,
     ))]
 pub async fn email_link(
     State(app): State<AppState>,
@@ -105,9 +103,7 @@ pub async fn email_link(
     responses(
         (status = 200, description = "Signed in: the session token (once), the session and the account", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_code, verifier_mismatch, flow_expired, flow_used or flow_locked", body = ErrorBody),
-        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
-        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignInErrors,
     ))]
 pub async fn token(
     State(app): State<AppState>,

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use latch_protocol::{normalize_name, Account, ErrorBody, UpdateAccountRequest};
 
-use super::{Bearer, Json};
+use super::{Bearer, Json, SignedInErrors, TooLarge};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
@@ -31,9 +31,8 @@ pub async fn get(
     responses(
         (status = 200, description = "The renamed account", body = Account),
         (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
+        TooLarge,
     ))]
 pub async fn rename(
     State(app): State<AppState>,

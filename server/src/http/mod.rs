@@ -24,6 +24,41 @@ pub mod openapi;
 mod sessions;
 mod stream;
 
+/// Declares a set of error answers for the OpenAPI description (the enums
+/// are only described, never built): each variant one status, its
+/// description and an `ErrorBody`.
+macro_rules! error_answers {
+    ($($(#[doc = $doc:literal])* $name:ident { $($variant:ident = $status:tt $description:literal,)+ })+) => {$(
+        $(#[doc = $doc])*
+        #[derive(utoipa::IntoResponses)]
+        #[allow(dead_code)]
+        enum $name {
+            $(
+                #[response(status = $status, description = $description)]
+                $variant(latch_protocol::ErrorBody),
+            )+
+        }
+    )+};
+}
+
+error_answers! {
+    /// What any signed-in call can answer besides its own.
+    SignedInErrors {
+        Unauthenticated = 401 "unauthenticated or session_revoked",
+        Unavailable = 503 "unavailable",
+    }
+    /// The answer of a call whose JSON body is over [`BODY_LIMIT`].
+    TooLarge {
+        TooLarge = 413 "invalid_request: body over 16 KiB",
+    }
+    /// What a sign-in step can answer besides its own.
+    SignInErrors {
+        TooLarge = 413 "invalid_request: body over 16 KiB",
+        RateLimited = 429 "rate_limited, with Retry-After",
+        Unavailable = 503 "unavailable",
+    }
+}
+
 /// Bodies larger than this are refused with `413 invalid_request`.
 pub const BODY_LIMIT: usize = 16 * 1024;
 

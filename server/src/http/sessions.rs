@@ -8,7 +8,7 @@ use latch_protocol::{
     RevokedCount, Session, SessionList,
 };
 
-use super::{Bearer, Json};
+use super::{Bearer, Json, SignedInErrors, TooLarge};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{self, SessionRow, Store};
@@ -19,8 +19,7 @@ const CURRENT: &str = "current";
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "Live sessions: current first, then most recently active", body = SessionList),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
     ))]
 pub async fn list(State(app): State<AppState>, Bearer(token): Bearer) -> ApiResult<Response> {
     let (me, rows) = app
@@ -48,9 +47,8 @@ pub async fn list(State(app): State<AppState>, Bearer(token): Bearer) -> ApiResu
     responses(
         (status = 204, description = "Status recorded"),
         (status = 400, description = "invalid_request", body = ErrorBody),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
+        TooLarge,
     ))]
 pub async fn heartbeat(
     State(app): State<AppState>,
@@ -85,10 +83,9 @@ fn target(store: &mut dyn Store, me: &SessionRow, id: &str) -> ApiResult<Session
     responses(
         (status = 200, description = "The renamed session", body = Session),
         (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
         (status = 404, description = "not_found: not a live session of this account", body = ErrorBody),
-        (status = 413, description = "invalid_request: body over 16 KiB", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
+        TooLarge,
     ))]
 pub async fn rename(
     State(app): State<AppState>,
@@ -113,10 +110,9 @@ pub async fn rename(
     params(("id" = String, Path, description = "Another session's id to terminate it, or `current` to log out this device")),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
         (status = 404, description = "not_found: not a live session of this account", body = ErrorBody),
         (status = 409, description = "cannot_terminate_current: the id is the caller's own; use `current`", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
     ))]
 pub async fn delete(
     State(app): State<AppState>,
@@ -175,8 +171,7 @@ async fn revoke_many(app: &AppState, token: String, everywhere: bool) -> ApiResu
 #[utoipa::path(post, path = "/v1/sessions/revoke-others", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "How many other devices were signed out", body = RevokedCount),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
     ))]
 pub async fn revoke_others(
     State(app): State<AppState>,
@@ -188,8 +183,7 @@ pub async fn revoke_others(
 #[utoipa::path(post, path = "/v1/sessions/revoke-all", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "How many devices were signed out, this one included", body = RevokedCount),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
     ))]
 pub async fn revoke_all(
     State(app): State<AppState>,

@@ -10,10 +10,10 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use futures::Stream;
-use latch_protocol::{ErrorBody, Event};
+use latch_protocol::Event;
 use tokio::sync::{broadcast, watch};
 
-use super::Bearer;
+use super::{Bearer, SignedInErrors};
 use crate::error::ApiResult;
 use crate::hub::StoredEvent;
 use crate::state::AppState;
@@ -26,8 +26,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
     params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id; an id the server no longer has gets a `resync` event")),
     responses(
         (status = 200, description = "Server-Sent Events: `session.created`, `session.updated` (data: a session), `session.revoked` (data: {session_id, reason, by_device, at}), `resync` (data: {}); a comment every 15 s", content_type = "text/event-stream", body = String),
-        (status = 401, description = "unauthenticated or session_revoked", body = ErrorBody),
-        (status = 503, description = "unavailable", body = ErrorBody),
+        SignedInErrors,
     ))]
 pub async fn events(
     State(app): State<AppState>,

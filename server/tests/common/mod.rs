@@ -20,6 +20,33 @@ pub use latch_testkit::{
     device, link_request, EventStream, Frame, Latchd as Server, Mail, Pending, Signed,
 };
 
+/// The account most tests sign in to.
+pub const ADA: &str = "ada@example.com";
+
+/// Runs `latchd seed` on `database`: its output, succeeded or not.
+pub fn seed(database: &std::path::Path, email: &str, devices: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_latchd"))
+        .args(["seed", "--database", database.to_str().unwrap()])
+        .args(["--email", email, "--devices", devices])
+        .output()
+        .unwrap()
+}
+
+/// Asserts `seed` succeeded: the JSON line it printed for each device.
+#[track_caller]
+pub fn seeded_lines(out: std::process::Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Asserts an answer was refused with `expected` and error `code`.
 #[track_caller]
 pub fn assert_refused(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {

@@ -17,17 +17,16 @@ impl Flows for Sqlite<'_> {
     }
 
     fn supersede_open_flows(&mut self, email: &str) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE flows SET superseded = 1 WHERE email = ?1 AND used_at IS NULL AND superseded = 0",
             [email],
-        )?;
-        Ok(())
+        )
     }
 
     fn insert_flow(&mut self, flow: &FlowRow) -> ApiResult<()> {
         let device_json = serde_json::to_string(&flow.device)
             .map_err(|e| ApiError::Internal(format!("device json: {e}")))?;
-        self.conn.execute(
+        self.exec(
             "INSERT INTO flows (id, email, code_hash, code_challenge, device, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -39,8 +38,7 @@ impl Flows for Sqlite<'_> {
                 flow.created_at,
                 flow.expires_at
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn flow(&mut self, id: &str) -> ApiResult<Option<FlowRow>> {
@@ -49,19 +47,17 @@ impl Flows for Sqlite<'_> {
     }
 
     fn count_try(&mut self, id: &str) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE flows SET failed_tries = failed_tries + 1 WHERE id = ?1",
             [id],
-        )?;
-        Ok(())
+        )
     }
 
     fn mark_used(&mut self, id: &str, now: Millis) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE flows SET failed_tries = failed_tries - 1, used_at = ?2 WHERE id = ?1",
             params![id, now],
-        )?;
-        Ok(())
+        )
     }
 
     fn prune_flows(&mut self, before: Millis) -> ApiResult<()> {

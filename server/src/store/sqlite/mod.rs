@@ -9,6 +9,7 @@ mod sessions;
 
 use rusqlite::Connection;
 
+use crate::error::ApiResult;
 use crate::hub::Outbox;
 
 const MIGRATIONS: &[&str] = &[
@@ -31,6 +32,12 @@ impl<'c> Sqlite<'c> {
             conn,
             outbox: Outbox::new(),
         }
+    }
+
+    /// Runs one statement whose row count nobody needs.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> ApiResult<()> {
+        self.conn.execute(sql, params)?;
+        Ok(())
     }
 
     /// The events recorded, to publish once the transaction has committed.

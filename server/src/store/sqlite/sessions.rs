@@ -126,8 +126,10 @@ fn one_session<P: rusqlite::Params>(
     sql: &str,
     params: P,
 ) -> ApiResult<Option<SessionRow>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    Ok(stmt.query_row(params, session_from_row).optional()?)
+    let row = conn
+        .prepare_cached(sql)?
+        .query_row(params, session_from_row);
+    Ok(row.optional()?)
 }
 
 /// The sessions `sql` selects.
@@ -168,7 +170,7 @@ impl Sessions for Sqlite<'_> {
 
     fn insert_session(&mut self, row: &SessionRow, token_hash: &[u8]) -> ApiResult<()> {
         let device = &row.device;
-        self.conn.execute(
+        self.exec(
             "INSERT INTO sessions (id, account_id, token_hash, device_name, platform, os_version, app,
                                    app_version, ip, created_at, last_active_at, last_heartbeat_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -187,8 +189,7 @@ impl Sessions for Sqlite<'_> {
                 row.last_heartbeat_at,
                 row.state.as_str(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     fn live_session_count(&mut self, account_id: &str) -> ApiResult<i64> {
@@ -288,17 +289,14 @@ impl Sessions for Sqlite<'_> {
     }
 
     fn set_idle(&mut self, id: &str) -> ApiResult<()> {
-        self.conn
-            .execute("UPDATE sessions SET state = 'idle' WHERE id = ?1", [id])?;
-        Ok(())
+        self.exec("UPDATE sessions SET state = 'idle' WHERE id = ?1", [id])
     }
 
     fn touch(&mut self, id: &str, now: Millis) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE sessions SET last_active_at = ?2 WHERE id = ?1",
             params![id, now],
-        )?;
-        Ok(())
+        )
     }
 
     fn record_heartbeat(
@@ -308,27 +306,24 @@ impl Sessions for Sqlite<'_> {
         last_active_at: Millis,
         state: SessionState,
     ) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE sessions SET last_heartbeat_at = ?2, last_active_at = ?3, state = ?4 WHERE id = ?1",
             params![id, now, last_active_at, state.as_str()],
-        )?;
-        Ok(())
+        )
     }
 
     fn set_device_name(&mut self, id: &str, name: &str) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "UPDATE sessions SET device_name = ?2 WHERE id = ?1",
             params![id, name],
-        )?;
-        Ok(())
+        )
     }
 
     fn prune_sessions(&mut self, before: Millis) -> ApiResult<()> {
-        self.conn.execute(
+        self.exec(
             "DELETE FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ?1",
             [before],
-        )?;
-        Ok(())
+        )
     }
 }
 
