@@ -41,8 +41,27 @@ export const dialogs = {
       return open as HTMLElement;
     });
   },
+  /** The open one, once it is there, asking `name` and saying each of `texts`. */
+  async asking(name: string, ...texts: string[]): Promise<HTMLElement> {
+    const dialog = await dialogs.open();
+    expect(dialog).toHaveAccessibleName(name);
+    for (const text of texts) expect(dialog).toHaveTextContent(text);
+    return dialog;
+  },
   button(dialog: HTMLElement, name: string | RegExp): HTMLElement {
     return within(dialog).getByRole("button", { name });
+  },
+  /** As `asking`, and Rust has not been asked to `cmd` yet. */
+  async confirmingFirst(
+    fake: Fake,
+    cmd: Parameters<Fake["callsOf"]>[0],
+    name: string,
+    ...texts: string[]
+  ): Promise<HTMLElement> {
+    const dialog = await dialogs.asking(name, ...texts);
+    expect(fake.callsOf(cmd)).toHaveLength(0);
+    await expectNoAxeViolations();
+    return dialog;
   },
   noneOpen(): void {
     expect(document.querySelector("dialog[open]")).toBeNull();
@@ -69,4 +88,28 @@ export async function expectNoAxeViolations(): Promise<void> {
     (v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );
   expect(found).toEqual([]);
+}
+
+type Fake = ReturnType<typeof installFakeBackend>;
+
+/** Rust was asked to do `cmd` exactly once so far, with these arguments. */
+export function expectCalledOnce(
+  fake: Fake,
+  cmd: Parameters<Fake["callsOf"]>[0],
+  args: Record<string, unknown>,
+): void {
+  expect(fake.callsOf(cmd)).toEqual([{ cmd, args }]);
+}
+
+/** A refused entry stays on the page: the reason in an alert, the field
+ * marked invalid, the app still in `state`, and nothing axe objects to. */
+export async function expectRefused(
+  field: () => HTMLElement,
+  message: string,
+  state: string,
+): Promise<void> {
+  expect(await screen.findByRole("alert")).toHaveTextContent(message);
+  expect(field()).toHaveAttribute("aria-invalid", "true");
+  expect(document.body.dataset.state).toBe(state);
+  await expectNoAxeViolations();
 }

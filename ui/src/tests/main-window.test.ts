@@ -82,9 +82,7 @@ describe("signed in: main window and profile menu", () => {
     const profile = screen.getByRole("button", { name: "Profile menu" });
     await user.click(profile);
     await user.click(screen.getByRole("menuitem", { name: /log out/i }));
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Log out of this device?");
-    expect(dialog).toHaveTextContent("Ada's MacBook Pro");
+    const dialog = await dialogs.asking("Log out of this device?", "Ada's MacBook Pro");
     expect(dialogs.button(dialog, "Cancel")).toHaveFocus();
     await expectNoAxeViolations();
     await user.click(dialogs.button(dialog, "Cancel"));
