@@ -1,6 +1,6 @@
 import { screen, waitFor } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import { expectNoAxeViolations, renderApp, expectCalledOnce, expectRefused } from "./helpers";
+import { expectNoAxeViolations, renderApp, expectCalledOnce, refused } from "./helpers";
 
 describe("needs server", () => {
   it("asks for the server address first", async () => {
@@ -31,19 +31,15 @@ describe("needs server", () => {
       "Can't reach accounts.example.org. Check the address.",
     );
     await user.type(screen.getByLabelText("Server address"), "https://accounts.example.org{Enter}");
-    await expectRefused(
-      () => screen.getByLabelText("Server address"),
+    await refused.staying(
+      "Server address",
       "Can't reach accounts.example.org. Check the address.",
       "needs-server",
     );
   });
 
-  it("says so when the field is empty, without asking Rust", async () => {
-    const { fake, user } = await renderApp({ state: "needs-server" });
-    await user.click(screen.getByRole("button", { name: "Continue" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Enter the server's address.");
-    expect(fake.callsOf("set_server")).toHaveLength(0);
-  });
+  it("says so when the field is empty, without asking Rust", () =>
+    refused.whenEmpty("needs-server", "Continue", "set_server", "Enter the server's address."));
 
   it("disables Continue while the address is being checked", async () => {
     const { fake, user } = await renderApp({ state: "needs-server" });

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import type { SignedOutNotice } from "../lib/types";
-import { expectNoAxeViolations, renderApp, expectCalledOnce, expectRefused } from "./helpers";
+import { expectNoAxeViolations, renderApp, expectCalledOnce, refused } from "./helpers";
 
 const terminated: SignedOutNotice = {
   reason: "terminated",
@@ -63,8 +63,8 @@ describe("signed out", () => {
   it("shows a refused email in words and stays put", async () => {
     const { user } = await renderApp({ state: "signed-out" });
     await user.type(screen.getByLabelText("Email address"), "not-an-email{Enter}");
-    await expectRefused(
-      () => screen.getByLabelText("Email address"),
+    await refused.staying(
+      "Email address",
       "Enter an email address like name@example.com.",
       "signed-out",
     );
@@ -79,12 +79,8 @@ describe("signed out", () => {
     );
   });
 
-  it("asks for an email before calling Rust", async () => {
-    const { fake, user } = await renderApp({ state: "signed-out" });
-    await user.click(screen.getByRole("button", { name: "Send link" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Enter your email address.");
-    expect(fake.callsOf("request_link")).toHaveLength(0);
-  });
+  it("asks for an email before calling Rust", () =>
+    refused.whenEmpty("signed-out", "Send link", "request_link", "Enter your email address."));
 
   it("can change the server from the sign-in screen", async () => {
     const { fake, user } = await renderApp({ state: "signed-out" });
