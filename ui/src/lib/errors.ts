@@ -28,3 +28,20 @@ export function toCommandError(e: unknown): Failure {
 
 /** The message to show for a failed call. */
 export const errorMessage = (e: unknown): string => toCommandError(e).message;
+
+/** A form's call: `busy(true)` while it runs, and on failure its message to
+ * `failed` (which shows it, and may move focus back to the field). */
+export async function runBusy(
+  busy: (on: boolean) => void,
+  call: () => Promise<unknown>,
+  failed: (message: string) => void,
+): Promise<void> {
+  busy(true);
+  try {
+    await call();
+  } catch (e) {
+    failed(errorMessage(e));
+  } finally {
+    busy(false);
+  }
+}

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { seedSessions } from "../dev/seed";
-import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp, expectCalledOnce } from "./helpers";
 
 const listedDevices = (dialog: HTMLElement) =>
   within(within(dialog).getByRole("list", { name: "Devices that will be signed out" }))
@@ -28,11 +28,7 @@ describe("account settings", () => {
     expect(field).toHaveFocus();
     await user.clear(field);
     await user.type(field, "Augusta King{Enter}");
-    await waitFor(() =>
-      expect(fake.callsOf("rename_account")).toEqual([
-        { cmd: "rename_account", args: { name: "Augusta King" } },
-      ]),
-    );
+    await waitFor(() => expectCalledOnce(fake, "rename_account", { name: "Augusta King" }));
     // The new initials reach the profile button too.
     await waitFor(() =>
       expect(
@@ -54,8 +50,7 @@ describe("account settings", () => {
     const { fake, user } = await renderApp({ page: "account" });
     const opener = screen.getByRole("button", { name: "Log out of other devices" });
     await user.click(opener);
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Log out of other devices?");
+    const dialog = await dialogs.asking("Log out of other devices?");
     expect(listedDevices(dialog)).toEqual([
       "Pixel 8",
       "Home desktop",
@@ -93,8 +88,7 @@ describe("account settings", () => {
   it("lists every device, this one included, before logging out everywhere", async () => {
     const { fake, user } = await renderApp({ page: "account" });
     await user.click(screen.getByRole("button", { name: "Log out of all devices" }));
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Log out of all devices?");
+    const dialog = await dialogs.asking("Log out of all devices?");
     expect(listedDevices(dialog)).toEqual(seedSessions().map((s) => s.device_name));
     expect(dialog).toHaveTextContent("All 6 devices will be signed out, including this one");
     const thisDevice = within(dialog)

@@ -1,6 +1,16 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
+import type { UserEvent } from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp, expectCalledOnce } from "./helpers";
+
+/** Opens a setting's in-place field with its button, types `text` over the
+ * value and presses Enter. */
+async function editInPlace(user: UserEvent, button: string, field: string, text: string) {
+  await user.click(screen.getByRole("button", { name: button }));
+  const input = screen.getByRole("textbox", { name: field });
+  await user.clear(input);
+  await user.type(input, `${text}{Enter}`);
+}
 
 describe("general settings", () => {
   it("shows theme, device name, server and the state of this computer", async () => {
@@ -20,7 +30,7 @@ describe("general settings", () => {
     expect(document.documentElement.dataset.theme).toBeUndefined();
     await user.click(screen.getByRole("radio", { name: "Dark" }));
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe("dark"));
-    expect(fake.callsOf("set_theme")).toEqual([{ cmd: "set_theme", args: { theme: "dark" } }]);
+    expectCalledOnce(fake, "set_theme", { theme: "dark" });
     await user.click(screen.getByRole("radio", { name: "Light" }));
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe("light"));
     await user.click(screen.getByRole("radio", { name: "System" }));
@@ -35,30 +45,21 @@ describe("general settings", () => {
 
   it("renames this device", async () => {
     const { fake, user } = await renderApp({ page: "general" });
-    await user.click(screen.getByRole("button", { name: "Edit device name" }));
-    const field = screen.getByRole("textbox", { name: "Device name" });
-    await user.clear(field);
-    await user.type(field, "Studio Mac{Enter}");
-    await waitFor(() =>
-      expect(fake.callsOf("set_device_name")).toEqual([
-        { cmd: "set_device_name", args: { name: "Studio Mac" } },
-      ]),
-    );
+    await editInPlace(user, "Edit device name", "Device name", "Studio Mac");
+    await waitFor(() => expectCalledOnce(fake, "set_device_name", { name: "Studio Mac" }));
     expect(await screen.findByText("Studio Mac")).toBeInTheDocument();
   });
 
   it("changes the server only after a confirmation that says it signs out", async () => {
     const { fake, user } = await renderApp({ page: "general" });
-    await user.click(screen.getByRole("button", { name: "Change server address" }));
-    const field = screen.getByRole("textbox", { name: "Server address" });
-    await user.clear(field);
-    await user.type(field, "https://login.example.net{Enter}");
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Change server and sign out?");
-    expect(dialog).toHaveTextContent("https://login.example.net");
-    expect(dialog).toHaveTextContent("signed out of ada@example.com on this device");
-    expect(fake.callsOf("set_server")).toHaveLength(0);
-    await expectNoAxeViolations();
+    await editInPlace(user, "Change server address", "Server address", "https://login.example.net");
+    const dialog = await dialogs.confirmingFirst(
+      fake,
+      "set_server",
+      "Change server and sign out?",
+      "https://login.example.net",
+      "signed out of ada@example.com on this device",
+    );
     await user.click(dialogs.button(dialog, "Cancel"));
     dialogs.noneOpen();
     expect(fake.callsOf("set_server")).toHaveLength(0);
@@ -66,18 +67,13 @@ describe("general settings", () => {
     await user.click(screen.getByRole("button", { name: "Change…" }));
     await user.click(dialogs.button(await dialogs.open(), "Change and sign out"));
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
-    expect(fake.callsOf("set_server")).toEqual([
-      { cmd: "set_server", args: { url: "https://login.example.net" } },
-    ]);
+    expectCalledOnce(fake, "set_server", { url: "https://login.example.net" });
   });
 
   it("keeps this device signed in and says why when the new server is refused", async () => {
     const { fake, user } = await renderApp({ page: "general" });
     fake.failNext("set_server", "invalid_server", "That isn't a Latch server.");
-    await user.click(screen.getByRole("button", { name: "Change server address" }));
-    const field = screen.getByRole("textbox", { name: "Server address" });
-    await user.clear(field);
-    await user.type(field, "https://example.net{Enter}");
+    await editInPlace(user, "Change server address", "Server address", "https://example.net");
     const dialog = await dialogs.open();
     await user.click(dialogs.button(dialog, "Change and sign out"));
     expect(await within(dialog).findByRole("alert")).toHaveTextContent(

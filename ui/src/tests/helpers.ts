@@ -1,5 +1,5 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
-import userEvent from "@testing-library/user-event";
+import userEvent, { type UserEvent } from "@testing-library/user-event";
 import axe from "axe-core";
 import { expect } from "vitest";
 import App from "../App.svelte";
@@ -41,8 +41,27 @@ export const dialogs = {
       return open as HTMLElement;
     });
   },
+  /** The open one, once it is there, asking `name` and saying each of `texts`. */
+  async asking(name: string, ...texts: string[]): Promise<HTMLElement> {
+    const dialog = await dialogs.open();
+    expect(dialog).toHaveAccessibleName(name);
+    for (const text of texts) expect(dialog).toHaveTextContent(text);
+    return dialog;
+  },
   button(dialog: HTMLElement, name: string | RegExp): HTMLElement {
     return within(dialog).getByRole("button", { name });
+  },
+  /** As `asking`, and Rust has not been asked to `cmd` yet. */
+  async confirmingFirst(
+    fake: Fake,
+    cmd: Parameters<Fake["callsOf"]>[0],
+    name: string,
+    ...texts: string[]
+  ): Promise<HTMLElement> {
+    const dialog = await dialogs.asking(name, ...texts);
+    expect(fake.callsOf(cmd)).toHaveLength(0);
+    await expectNoAxeViolations();
+    return dialog;
   },
   noneOpen(): void {
     expect(document.querySelector("dialog[open]")).toBeNull();
@@ -70,3 +89,57 @@ export async function expectNoAxeViolations(): Promise<void> {
   );
   expect(found).toEqual([]);
 }
+
+type Fake = ReturnType<typeof installFakeBackend>;
+
+/** Rust was asked to do `cmd` exactly once so far, with these arguments. */
+export function expectCalledOnce(
+  fake: Fake,
+  cmd: Parameters<Fake["callsOf"]>[0],
+  args: Record<string, unknown>,
+): void {
+  expect(fake.callsOf(cmd)).toEqual([{ cmd, args }]);
+}
+
+/** Puts focus on the button named `name` and presses `keys` there, as a
+ * keyboard user would; returns the button. */
+export async function pressOn(user: UserEvent, name: string, keys: string): Promise<HTMLElement> {
+  const button = screen.getByRole("button", { name });
+  button.focus();
+  await user.keyboard(keys);
+  return button;
+}
+
+/** An entry the page refuses, with its reason in an alert. */
+export const refused = {
+  /** The field (by its label, or found by `field`) is marked invalid, the
+   * app is still in `state`, and axe finds nothing. */
+  async staying(
+    field: string | (() => HTMLElement),
+    message: string,
+    state: string,
+  ): Promise<void> {
+    expect(await screen.findByRole("alert")).toHaveTextContent(message);
+    const input = typeof field === "string" ? screen.getByLabelText(field) : field();
+    expect(input).toHaveAttribute("aria-invalid", "true");
+    expect(document.body.dataset.state).toBe(state);
+    await expectNoAxeViolations();
+  },
+  /** On a page in `state`, pressing `button` with the field empty is
+   * refused before Rust is asked. */
+  async whenEmpty(
+    state: NonNullable<FakeOptions["state"]>,
+    button: string,
+    cmd: Parameters<Fake["callsOf"]>[0],
+    message: string,
+  ): Promise<void> {
+    const { fake, user } = await renderApp({ state });
+    await user.click(screen.getByRole("button", { name: button }));
+    await refused.unasked(fake, cmd, message);
+  },
+  /** Refused before Rust is asked: no `cmd` was sent. */
+  async unasked(fake: Fake, cmd: Parameters<Fake["callsOf"]>[0], message: string): Promise<void> {
+    expect(await screen.findByRole("alert")).toHaveTextContent(message);
+    expect(fake.callsOf(cmd)).toHaveLength(0);
+  },
+};

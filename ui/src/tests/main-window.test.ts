@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import { dialogs, expectNoAxeViolations, renderApp } from "./helpers";
+import { dialogs, expectNoAxeViolations, renderApp, pressOn } from "./helpers";
 
 describe("signed in: main window and profile menu", () => {
   it("shows the overview with the profile button bottom-left", async () => {
@@ -20,9 +20,7 @@ describe("signed in: main window and profile menu", () => {
 
   it("opens the profile menu from the keyboard and closes it with Escape", async () => {
     const { user } = await renderApp();
-    const profile = screen.getByRole("button", { name: "Profile menu" });
-    profile.focus();
-    await user.keyboard("{Enter}");
+    const profile = await pressOn(user, "Profile menu", "{Enter}");
     const menu = screen.getByRole("menu");
     expect(profile).toHaveAttribute("aria-expanded", "true");
     const items = within(menu).getAllByRole("menuitem");
@@ -82,9 +80,7 @@ describe("signed in: main window and profile menu", () => {
     const profile = screen.getByRole("button", { name: "Profile menu" });
     await user.click(profile);
     await user.click(screen.getByRole("menuitem", { name: /log out/i }));
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Log out of this device?");
-    expect(dialog).toHaveTextContent("Ada's MacBook Pro");
+    const dialog = await dialogs.asking("Log out of this device?", "Ada's MacBook Pro");
     expect(dialogs.button(dialog, "Cancel")).toHaveFocus();
     await expectNoAxeViolations();
     await user.click(dialogs.button(dialog, "Cancel"));
@@ -96,9 +92,7 @@ describe("signed in: main window and profile menu", () => {
 
   it("does nothing when the Log out modal is dismissed with Escape", async () => {
     const { fake, user } = await renderApp();
-    const profile = screen.getByRole("button", { name: "Profile menu" });
-    profile.focus();
-    await user.keyboard("{ArrowUp}{Enter}");
+    const profile = await pressOn(user, "Profile menu", "{ArrowUp}{Enter}");
     await dialogs.open();
     await user.keyboard("{Escape}");
     dialogs.noneOpen();

@@ -2,7 +2,15 @@ import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import { seedSessions } from "../dev/seed";
 import type { SessionView } from "../lib/types";
-import { dialogs, expectNoAxeViolations, renderApp, sessionRow } from "./helpers";
+import {
+  dialogs,
+  expectNoAxeViolations,
+  renderApp,
+  sessionRow,
+  expectCalledOnce,
+  pressOn,
+  refused,
+} from "./helpers";
 
 const openSessions = () => renderApp({ page: "sessions" });
 const rowNames = () =>
@@ -82,9 +90,7 @@ describe("active sessions", () => {
 
   it("drives the ⋮ menu by keyboard: Enter opens, arrows move, Escape returns focus", async () => {
     const { user } = await openSessions();
-    const button = screen.getByRole("button", { name: "Actions for Pixel 8" });
-    button.focus();
-    await user.keyboard("{Enter}");
+    const button = await pressOn(user, "Actions for Pixel 8", "{Enter}");
     const [rename, terminate] = screen.getAllByRole("menuitem");
     expect(rename).toHaveFocus();
     await user.keyboard("{ArrowDown}");
@@ -106,20 +112,17 @@ describe("active sessions", () => {
 
   it("terminates a device only after confirming, naming it", async () => {
     const { fake, user } = await openSessions();
-    const button = screen.getByRole("button", { name: "Actions for Pixel 8" });
-    button.focus();
-    await user.keyboard("{Enter}{ArrowDown}{Enter}");
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Terminate Pixel 8?");
-    expect(dialog).toHaveTextContent("Pixel 8 will be signed out of Latch right away");
-    expect(dialog).toHaveTextContent("This device stays signed in.");
-    expect(fake.callsOf("terminate_session")).toHaveLength(0);
-    await expectNoAxeViolations();
+    await pressOn(user, "Actions for Pixel 8", "{Enter}{ArrowDown}{Enter}");
+    const dialog = await dialogs.confirmingFirst(
+      fake,
+      "terminate_session",
+      "Terminate Pixel 8?",
+      "Pixel 8 will be signed out of Latch right away",
+      "This device stays signed in.",
+    );
     await user.click(dialogs.button(dialog, "Terminate"));
     await waitFor(() => dialogs.noneOpen());
-    expect(fake.callsOf("terminate_session")).toEqual([
-      { cmd: "terminate_session", args: { sessionId: "s-pixel" } },
-    ]);
+    expectCalledOnce(fake, "terminate_session", { sessionId: "s-pixel" });
     expect(await screen.findByText("Pixel 8 signed out")).toBeInTheDocument();
     await waitFor(() => expect(rowNames()).not.toContain("Pixel 8"));
     // Its row is gone, so focus lands on the page heading.
@@ -182,8 +185,7 @@ describe("active sessions", () => {
     const { fake, user } = await openSessions();
     await user.click(screen.getByRole("button", { name: "Actions for Ada's MacBook Pro" }));
     await user.click(screen.getByRole("menuitem", { name: "Log out" }));
-    const dialog = await dialogs.open();
-    expect(dialog).toHaveAccessibleName("Log out of this device?");
+    const dialog = await dialogs.asking("Log out of this device?");
     expect(fake.callsOf("log_out")).toHaveLength(0);
     await user.click(dialogs.button(dialog, "Log out"));
     await waitFor(() => expect(document.body.dataset.state).toBe("signed-out"));
@@ -201,9 +203,7 @@ describe("active sessions", () => {
     await user.clear(field);
     await user.type(field, "Ada's phone{Enter}");
     await waitFor(() => expect(rowNames()).toContain("Ada's phone"));
-    expect(fake.callsOf("rename_session")).toEqual([
-      { cmd: "rename_session", args: { sessionId: "s-pixel", name: "Ada's phone" } },
-    ]);
+    expectCalledOnce(fake, "rename_session", { sessionId: "s-pixel", name: "Ada's phone" });
     expect(screen.getByRole("button", { name: "Actions for Ada's phone" })).toHaveFocus();
   });
 
@@ -226,8 +226,7 @@ describe("active sessions", () => {
     expect(field).toHaveAttribute("maxlength", "64");
     await user.clear(field);
     await user.type(field, "   {Enter}");
-    expect(await screen.findByRole("alert")).toHaveTextContent("Enter a name.");
-    expect(fake.callsOf("rename_session")).toHaveLength(0);
+    await refused.unasked(fake, "rename_session", "Enter a name.");
     fake.failNext("rename_session", "invalid_name", "That name can't be used.");
     await user.clear(field);
     await user.type(field, "Phone{Enter}");

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import type { SignedOutNotice } from "../lib/types";
-import { expectNoAxeViolations, renderApp } from "./helpers";
+import { expectNoAxeViolations, renderApp, expectCalledOnce, refused } from "./helpers";
 
 const terminated: SignedOutNotice = {
   reason: "terminated",
@@ -56,21 +56,18 @@ describe("signed out", () => {
     await user.type(screen.getByLabelText("Email address"), "ada@example.com");
     await user.click(screen.getByRole("button", { name: "Send link" }));
     await waitFor(() => expect(document.body.dataset.state).toBe("awaiting-link"));
-    expect(fake.callsOf("request_link")).toEqual([
-      { cmd: "request_link", args: { email: "ada@example.com" } },
-    ]);
+    expectCalledOnce(fake, "request_link", { email: "ada@example.com" });
     expect(screen.getByRole("heading", { name: "Check your email" })).toBeInTheDocument();
   });
 
   it("shows a refused email in words and stays put", async () => {
     const { user } = await renderApp({ state: "signed-out" });
     await user.type(screen.getByLabelText("Email address"), "not-an-email{Enter}");
-    expect(await screen.findByRole("alert")).toHaveTextContent(
+    await refused.staying(
+      "Email address",
       "Enter an email address like name@example.com.",
+      "signed-out",
     );
-    expect(screen.getByLabelText("Email address")).toHaveAttribute("aria-invalid", "true");
-    expect(document.body.dataset.state).toBe("signed-out");
-    await expectNoAxeViolations();
   });
 
   it("shows a rate limit in words", async () => {
@@ -82,12 +79,8 @@ describe("signed out", () => {
     );
   });
 
-  it("asks for an email before calling Rust", async () => {
-    const { fake, user } = await renderApp({ state: "signed-out" });
-    await user.click(screen.getByRole("button", { name: "Send link" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Enter your email address.");
-    expect(fake.callsOf("request_link")).toHaveLength(0);
-  });
+  it("asks for an email before calling Rust", () =>
+    refused.whenEmpty("signed-out", "Send link", "request_link", "Enter your email address."));
 
   it("can change the server from the sign-in screen", async () => {
     const { fake, user } = await renderApp({ state: "signed-out" });
