@@ -62,55 +62,41 @@ pub struct AppInfo {
     pub dev_mailbox_url: Option<String>,
 }
 
-#[tauri::command]
-#[specta::specta]
-pub async fn get_app_info<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    shell: State<'_, Shell>,
-) -> CommandResult<AppInfo> {
-    desktop.client.ready().await;
-    let store = desktop.store.kind();
-    let scheme = shell.scheme_registration();
-    let debug = cfg!(debug_assertions);
-    Ok(AppInfo {
-        version: desktop.version.clone(),
-        debug,
-        credential_store: match store {
-            StoreKind::Os => CredentialStore::Os,
-            StoreKind::File { .. } => CredentialStore::File,
-        },
-        credential_store_warning: store.warning(),
-        scheme_registered: scheme.registered(),
-        scheme_warning: scheme.warning(),
-        link_forwarding_warning: shell.link_forwarding().warning(),
-        settings_warning: desktop.settings_warning(),
-        dev_mailbox_url: desktop
-            .client
-            .server()
-            .filter(|_| debug)
-            .map(|server| server.join("dev/mailbox").to_string()),
-    })
-}
-
-/// The "Copy diagnostics" text: versions, server, credential store, link
-/// registration, where the files are. No secrets (see
-/// latch-desktop-core's diagnostics).
-#[tauri::command]
-#[specta::specta]
-pub async fn get_diagnostics<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    shell: State<'_, Shell>,
-) -> CommandResult<String> {
-    Ok(desktop.diagnostics(&shell).await.to_text())
-}
-
 client_commands! {
     /// The window's first call: the state now, and every change after it on
     /// `events` (subscribed before the state is read, so none falls between).
     fn connect(desktop, events: Channel<WindowEvent>) -> Connected {
         Ok(desktop.connect(events).await)
+    }
+    fn get_app_info(desktop, shell: State<'_, Shell>) -> AppInfo {
+        desktop.client.ready().await;
+        let store = desktop.store.kind();
+        let scheme = shell.scheme_registration();
+        let debug = cfg!(debug_assertions);
+        Ok(AppInfo {
+            version: desktop.version.clone(),
+            debug,
+            credential_store: match store {
+                StoreKind::Os => CredentialStore::Os,
+                StoreKind::File { .. } => CredentialStore::File,
+            },
+            credential_store_warning: store.warning(),
+            scheme_registered: scheme.registered(),
+            scheme_warning: scheme.warning(),
+            link_forwarding_warning: shell.link_forwarding().warning(),
+            settings_warning: desktop.settings_warning(),
+            dev_mailbox_url: desktop
+                .client
+                .server()
+                .filter(|_| debug)
+                .map(|server| server.join("dev/mailbox").to_string()),
+        })
+    }
+    /// The "Copy diagnostics" text: versions, server, credential store, link
+    /// registration, where the files are. No secrets (see
+    /// latch-desktop-core's diagnostics).
+    fn get_diagnostics(desktop, shell: State<'_, Shell>) -> String {
+        Ok(desktop.diagnostics(&shell).await.to_text())
     }
     fn get_settings(desktop) -> Settings { Ok(desktop.settings().await) }
     fn set_server(desktop, url: String) -> AuthState { Ok(desktop.client.set_server(&url).await?) }

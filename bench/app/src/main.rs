@@ -112,22 +112,15 @@ async fn main() {
         pss,
         profile,
     } = samples;
-    let floor_start = median(&start[0]);
-    let floor_pss = median(&pss[0]);
     writeln!(report, "Cold start to interactive ({runs} runs each, alternating; process start → the view's first paint-ready mark):\n").unwrap();
     ratio_table(
         &mut report,
+        &start,
         [
-            ("bare Tauri window (load event)", &start[0], ""),
-            ("Latch, sign-in view", &start[1], "≤ 1.25×"),
-            ("Latch, signed in (stored session)", &start[2], "≤ 1.25×"),
-            (
-                "bare window, compositing off (for reference: as Latch runs WebKit)",
-                &start[3],
-                "",
-            ),
+            ("bare Tauri window (load event)", ""),
+            ("Latch, sign-in view", "≤ 1.25×"),
+            ("Latch, signed in (stored session)", "≤ 1.25×"),
         ],
-        floor_start,
         ("ms", 1.0, 0),
     );
     writeln!(report, "\nWhere the start-up time goes (medians of each phase, from the page's navigation timing):\n").unwrap();
@@ -156,21 +149,15 @@ async fn main() {
     writeln!(report, "\nMemory of the whole process tree (app + WebKit processes), PSS from `/proc/*/smaps_rollup`, after {} s idle:\n", idle.as_secs()).unwrap();
     ratio_table(
         &mut report,
+        &pss,
         [
-            ("bare Tauri window", &pss[0], ""),
-            ("Latch, sign-in view", &pss[1], "≤ 1.2×"),
+            ("bare Tauri window", ""),
+            ("Latch, sign-in view", "≤ 1.2×"),
             (
                 "Latch, Active sessions with 100 sessions rendered",
-                &pss[2],
                 "≤ 1.2×",
             ),
-            (
-                "bare window, compositing off (for reference: as Latch runs WebKit)",
-                &pss[3],
-                "",
-            ),
         ],
-        floor_pss,
         ("MiB", 1024.0, 1),
     );
 
@@ -485,22 +472,30 @@ fn sorted(values: &[f64]) -> Vec<f64> {
     v
 }
 
-/// One "median | min | max | ratio to the bare window | target" table.
+/// One "median | min | max | ratio to the bare window | target" table of
+/// the four kinds of window: `labels` names (and gives the target of) the
+/// first three, the last is always the bare window with compositing off.
 /// `unit` is the figures' name, what a reading is divided by for it, and
-/// the decimals shown; the ratio is of the readings themselves.
+/// the decimals shown; the ratio is of the readings, to the first's median.
 fn ratio_table(
     report: &mut String,
-    rows: [(&str, &Vec<f64>, &str); 4],
-    floor: f64,
+    readings: &[Vec<f64>; 4],
+    labels: [(&str, &str); 3],
     (unit, scale, decimals): (&str, f64, usize),
 ) {
+    let floor = median(&readings[0]);
+    let last = (
+        "bare window, compositing off (for reference: as Latch runs WebKit)",
+        "",
+    );
+    let rows = labels.into_iter().chain([last]).zip(readings);
     writeln!(
         report,
         "| | median | min | max | ratio to the bare window | target |"
     )
     .unwrap();
     writeln!(report, "|---|---|---|---|---|---|").unwrap();
-    for (label, values, target) in rows {
+    for ((label, target), values) in rows {
         writeln!(
             report,
             "| {label} | {:.decimals$} {unit} | {:.decimals$} {unit} | {:.decimals$} {unit} | {:.2}× | {target} |",

@@ -530,25 +530,15 @@ async fn cycle(
                     signed_out.push(s.token.clone());
                 }
             }
-            1 => {
-                shared
-                    .authed(
-                        Method::DELETE,
-                        &format!("/v1/sessions/{}", b.id),
-                        &a.token,
-                        204,
-                    )
-                    .await?;
-                signed_out.push(b.token.clone());
-                shared
-                    .authed(Method::DELETE, "/v1/sessions/current", &a.token, 204)
-                    .await?;
-                signed_out.push(a.token.clone());
-            }
-            2 => {
-                shared
-                    .authed(Method::POST, "/v1/sessions/revoke-others", &a.token, 200)
-                    .await?;
+            1 | 2 => {
+                // B goes first (by its id, or as one of "the others"), then A.
+                let by_id = format!("/v1/sessions/{}", b.id);
+                let (method, path, status) = if n % 4 == 1 {
+                    (Method::DELETE, by_id.as_str(), 204)
+                } else {
+                    (Method::POST, "/v1/sessions/revoke-others", 200)
+                };
+                shared.authed(method, path, &a.token, status).await?;
                 signed_out.push(b.token.clone());
                 shared
                     .authed(Method::DELETE, "/v1/sessions/current", &a.token, 204)
