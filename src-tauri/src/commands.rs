@@ -17,6 +17,25 @@ use crate::events::{Connected, WindowEvent};
 use crate::settings::{Settings, Theme};
 use crate::shell::Shell;
 
+/// A command that takes the window's `Desktop` (named by the caller) and
+/// the given arguments, and answers the body: one client call plus the error
+/// mapping. The names stay what the window calls (see `bindings.ts`).
+macro_rules! client_commands {
+    ($(
+        $(#[$attr:meta])*
+        fn $name:ident($desktop:ident $(, $arg:ident: $ty:ty)*) -> $out:ty $body:block
+    )*) => {$(
+        $(#[$attr])*
+        #[tauri::command]
+        #[specta::specta]
+        pub async fn $name<R: Runtime>(
+            _app: AppHandle<R>,
+            $desktop: State<'_, Desktop<R>>,
+            $($arg: $ty),*
+        ) -> CommandResult<$out> $body
+    )*};
+}
+
 /// Where the session token is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
@@ -43,205 +62,70 @@ pub struct AppInfo {
     pub dev_mailbox_url: Option<String>,
 }
 
-/// The window's first call: the state now, and every change after it on
-/// `events` (subscribed before the state is read, so none falls between).
-#[tauri::command]
-#[specta::specta]
-pub async fn connect<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    events: Channel<WindowEvent>,
-) -> CommandResult<Connected> {
-    Ok(desktop.connect(events).await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn get_app_info<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    shell: State<'_, Shell>,
-) -> CommandResult<AppInfo> {
-    desktop.client.ready().await;
-    let store = desktop.store.kind();
-    let scheme = shell.scheme_registration();
-    let debug = cfg!(debug_assertions);
-    Ok(AppInfo {
-        version: desktop.version.clone(),
-        debug,
-        credential_store: match store {
-            StoreKind::Os => CredentialStore::Os,
-            StoreKind::File { .. } => CredentialStore::File,
-        },
-        credential_store_warning: store.warning(),
-        scheme_registered: scheme.registered(),
-        scheme_warning: scheme.warning(),
-        link_forwarding_warning: shell.link_forwarding().warning(),
-        settings_warning: desktop.settings_warning(),
-        dev_mailbox_url: desktop
-            .client
-            .server()
-            .filter(|_| debug)
-            .map(|server| server.join("dev/mailbox").to_string()),
-    })
-}
-
-/// The "Copy diagnostics" text: versions, server, credential store, link
-/// registration, where the files are. No secrets (see
-/// latch-desktop-core's diagnostics).
-#[tauri::command]
-#[specta::specta]
-pub async fn get_diagnostics<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    shell: State<'_, Shell>,
-) -> CommandResult<String> {
-    Ok(desktop.diagnostics(&shell).await.to_text())
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn get_settings<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<Settings> {
-    Ok(desktop.settings().await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn set_server<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    url: String,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.set_server(&url).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn set_device_name<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    name: String,
-) -> CommandResult<Settings> {
-    desktop.client.set_device_name(&name).await?;
-    Ok(desktop.settings().await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn set_theme<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    theme: Theme,
-) -> CommandResult<Settings> {
-    Ok(desktop.set_theme(theme).await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn request_link<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    email: String,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.request_link(&email).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn resend_link<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.resend_link().await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn cancel_sign_in<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.cancel_sign_in().await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn submit_code<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    code: String,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.submit_code(&code).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn list_sessions<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<SessionsSnapshot> {
-    Ok(desktop.client.list_sessions().await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn rename_session<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    session_id: String,
-    name: String,
-) -> CommandResult<SessionView> {
-    Ok(desktop.client.rename_session(&session_id, &name).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn rename_account<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    name: String,
-) -> CommandResult<Account> {
-    Ok(desktop.client.rename_account(&name).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn log_out<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<AuthState> {
-    Ok(desktop.client.log_out().await)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn terminate_session<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-    session_id: String,
-) -> CommandResult<()> {
-    Ok(desktop.client.terminate(&session_id).await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn log_out_others<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<u32> {
-    Ok(desktop.client.log_out_others().await?)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn log_out_everywhere<R: Runtime>(
-    _app: AppHandle<R>,
-    desktop: State<'_, Desktop<R>>,
-) -> CommandResult<u32> {
-    Ok(desktop.client.log_out_everywhere().await?)
+client_commands! {
+    /// The window's first call: the state now, and every change after it on
+    /// `events` (subscribed before the state is read, so none falls between).
+    fn connect(desktop, events: Channel<WindowEvent>) -> Connected {
+        Ok(desktop.connect(events).await)
+    }
+    fn get_app_info(desktop, shell: State<'_, Shell>) -> AppInfo {
+        desktop.client.ready().await;
+        let store = desktop.store.kind();
+        let scheme = shell.scheme_registration();
+        let debug = cfg!(debug_assertions);
+        Ok(AppInfo {
+            version: desktop.version.clone(),
+            debug,
+            credential_store: match store {
+                StoreKind::Os => CredentialStore::Os,
+                StoreKind::File { .. } => CredentialStore::File,
+            },
+            credential_store_warning: store.warning(),
+            scheme_registered: scheme.registered(),
+            scheme_warning: scheme.warning(),
+            link_forwarding_warning: shell.link_forwarding().warning(),
+            settings_warning: desktop.settings_warning(),
+            dev_mailbox_url: desktop
+                .client
+                .server()
+                .filter(|_| debug)
+                .map(|server| server.join("dev/mailbox").to_string()),
+        })
+    }
+    /// The "Copy diagnostics" text: versions, server, credential store, link
+    /// registration, where the files are. No secrets (see
+    /// latch-desktop-core's diagnostics).
+    fn get_diagnostics(desktop, shell: State<'_, Shell>) -> String {
+        Ok(desktop.diagnostics(&shell).await.to_text())
+    }
+    fn get_settings(desktop) -> Settings { Ok(desktop.settings().await) }
+    fn set_server(desktop, url: String) -> AuthState { Ok(desktop.client.set_server(&url).await?) }
+    fn set_device_name(desktop, name: String) -> Settings {
+        desktop.client.set_device_name(&name).await?;
+        Ok(desktop.settings().await)
+    }
+    fn set_theme(desktop, theme: Theme) -> Settings { Ok(desktop.set_theme(theme).await) }
+    fn request_link(desktop, email: String) -> AuthState {
+        Ok(desktop.client.request_link(&email).await?)
+    }
+    fn resend_link(desktop) -> AuthState { Ok(desktop.client.resend_link().await?) }
+    fn cancel_sign_in(desktop) -> AuthState { Ok(desktop.client.cancel_sign_in().await) }
+    fn submit_code(desktop, code: String) -> AuthState {
+        Ok(desktop.client.submit_code(&code).await?)
+    }
+    fn list_sessions(desktop) -> SessionsSnapshot { Ok(desktop.client.list_sessions().await) }
+    fn rename_session(desktop, session_id: String, name: String) -> SessionView {
+        Ok(desktop.client.rename_session(&session_id, &name).await?)
+    }
+    fn rename_account(desktop, name: String) -> Account {
+        Ok(desktop.client.rename_account(&name).await?)
+    }
+    fn log_out(desktop) -> AuthState { Ok(desktop.client.log_out().await) }
+    fn terminate_session(desktop, session_id: String) -> () {
+        Ok(desktop.client.terminate(&session_id).await?)
+    }
+    fn log_out_others(desktop) -> u32 { Ok(desktop.client.log_out_others().await?) }
+    fn log_out_everywhere(desktop) -> u32 { Ok(desktop.client.log_out_everywhere().await?) }
 }
 
 #[tauri::command]

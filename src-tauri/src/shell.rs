@@ -1,7 +1,7 @@
 //! The state the shell keeps for the life of the app.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use latch_desktop_core::{LinkForwarding, SchemeRegistration};
 
@@ -27,42 +27,33 @@ impl Shell {
     }
 
     pub fn scheme_registration(&self) -> SchemeRegistration {
-        self.scheme_registration
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        locked(&self.scheme_registration).clone()
     }
 
     pub fn set_scheme_registration(&self, status: SchemeRegistration) {
-        *self
-            .scheme_registration
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = status;
+        *locked(&self.scheme_registration) = status;
     }
 
     pub fn link_forwarding(&self) -> LinkForwarding {
-        self.link_forwarding
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        locked(&self.link_forwarding).clone()
     }
 
     pub fn set_link_forwarding(&self, status: LinkForwarding) {
-        *self
-            .link_forwarding
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = status;
+        *locked(&self.link_forwarding) = status;
     }
 
     /// The log file this run writes, once it is open.
     pub fn log_file(&self) -> Option<PathBuf> {
-        self.log_file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        locked(&self.log_file).clone()
     }
 
     pub fn set_log_file(&self, path: PathBuf) {
-        *self.log_file.lock().unwrap_or_else(PoisonError::into_inner) = Some(path);
+        *locked(&self.log_file) = Some(path);
     }
+}
+
+/// The value behind `mutex`; a panic elsewhere while it was held leaves it
+/// as it was, still readable.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -7,26 +7,16 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn without_a_session_bus_the_app_starts_and_says_links_cannot_be_forwarded() {
-    let found = Command::new("sh")
-        .args(["-c", "command -v Xvfb"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(found, "Xvfb is missing: run scripts/setup");
+    common::require_tools(&["Xvfb"]);
     let tmp = tempfile::tempdir().unwrap();
-    let script = r#"
-set -u
-for n in $(seq 90 250); do [ -e /tmp/.X$n-lock ] || break; done
-Xvfb :$n -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & X=$!
-export DISPLAY=:$n
+    let body = r#"
 # No session bus anywhere: no address, and a runtime dir without a bus socket.
 unset DBUS_SESSION_BUS_ADDRESS
 mkdir -m 700 "$T/runtime"; export XDG_RUNTIME_DIR=$T/runtime
-export XDG_DATA_HOME=$T/xdg/data XDG_CONFIG_HOME=$T/xdg/config XDG_CACHE_HOME=$T/xdg/cache
 LATCH_DATA_DIR=$T/a RUST_LOG=info "$BIN" 2>"$T/stderr.log" & A=$!
 LOG=$T/a/logs/latch.log
 for _ in $(seq 1 300); do grep -q "link forwarding is" "$LOG" 2>/dev/null && break; sleep 0.1; done
@@ -35,13 +25,7 @@ kill -0 $A 2>/dev/null && echo "still_running"
 kill $A $X 2>/dev/null; wait 2>/dev/null
 true
 "#;
-    let output = Command::new("bash")
-        .args(["-c", script])
-        .env("T", tmp.path())
-        .env("BIN", env!("CARGO_BIN_EXE_latch-desktop"))
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let out = common::run_under_xvfb(&[], body, tmp.path(), &[]);
     let read = |path: &str| std::fs::read_to_string(tmp.path().join(path)).unwrap_or_default();
     let log = read("a/logs/latch.log");
     let stderr = read("stderr.log");

@@ -5,28 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
 
 use latch_testkit::Latchd;
 
 #[test]
 fn a_second_launch_forwards_its_link_and_another_data_dir_is_another_app() {
-    for tool in ["Xvfb", "dbus-run-session"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .status()
-            .unwrap()
-            .success();
-        assert!(found, "{tool} is missing: run scripts/setup");
-    }
+    common::require_tools(&["Xvfb", "dbus-run-session"]);
     let server = Latchd::start(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let script = r#"
-set -u
-for n in $(seq 90 250); do [ -e /tmp/.X$n-lock ] || break; done
-Xvfb :$n -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & X=$!
-export DISPLAY=:$n
-export XDG_DATA_HOME=$T/xdg/data XDG_CONFIG_HOME=$T/xdg/config XDG_CACHE_HOME=$T/xdg/cache
+    let body = r#"
 wait_for() { # file text seconds
   for _ in $(seq 1 $(( $3 * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1
 }
@@ -43,14 +31,12 @@ kill -0 $A 2>/dev/null && echo "a_still_runs"
 kill $A $B $X 2>/dev/null; wait 2>/dev/null
 true
 "#;
-    let output = Command::new("dbus-run-session")
-        .args(["--", "bash", "-c", script])
-        .env("T", tmp.path())
-        .env("BIN", env!("CARGO_BIN_EXE_latch-desktop"))
-        .env("SERVER", &server.base)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let out = common::run_under_xvfb(
+        &["dbus-run-session", "--"],
+        body,
+        tmp.path(),
+        &[("SERVER", &server.base)],
+    );
     let log = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap_or_default();
     let context = format!(
         "{out}\n--- a.log\n{}\n--- second.log\n{}\n--- b.log\n{}",

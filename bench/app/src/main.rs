@@ -112,35 +112,8 @@ async fn main() {
         pss,
         profile,
     } = samples;
-    let floor_start = median(&start[0]);
-    let floor_pss = median(&pss[0]);
     writeln!(report, "Cold start to interactive ({runs} runs each, alternating; process start → the view's first paint-ready mark):\n").unwrap();
-    writeln!(
-        report,
-        "| | median | min | max | ratio to the bare window | target |"
-    )
-    .unwrap();
-    writeln!(report, "|---|---|---|---|---|---|").unwrap();
-    for (label, values, target) in [
-        ("bare Tauri window (load event)", &start[0], ""),
-        ("Latch, sign-in view", &start[1], "≤ 1.25×"),
-        ("Latch, signed in (stored session)", &start[2], "≤ 1.25×"),
-        (
-            "bare window, compositing off (for reference: as Latch runs WebKit)",
-            &start[3],
-            "",
-        ),
-    ] {
-        writeln!(
-            report,
-            "| {label} | {:.0} ms | {:.0} ms | {:.0} ms | {:.2}× | {target} |",
-            median(values),
-            min(values),
-            max(values),
-            median(values) / floor_start
-        )
-        .unwrap();
-    }
+    ratio_table(&mut report, &start, START_ROWS, ("ms", 1.0, 0));
     writeln!(report, "\nWhere the start-up time goes (medians of each phase, from the page's navigation timing):\n").unwrap();
     writeln!(
         report,
@@ -165,36 +138,7 @@ async fn main() {
         .unwrap();
     }
     writeln!(report, "\nMemory of the whole process tree (app + WebKit processes), PSS from `/proc/*/smaps_rollup`, after {} s idle:\n", idle.as_secs()).unwrap();
-    writeln!(
-        report,
-        "| | median | min | max | ratio to the bare window | target |"
-    )
-    .unwrap();
-    writeln!(report, "|---|---|---|---|---|---|").unwrap();
-    for (label, values, target) in [
-        ("bare Tauri window", &pss[0], ""),
-        ("Latch, sign-in view", &pss[1], "≤ 1.2×"),
-        (
-            "Latch, Active sessions with 100 sessions rendered",
-            &pss[2],
-            "≤ 1.2×",
-        ),
-        (
-            "bare window, compositing off (for reference: as Latch runs WebKit)",
-            &pss[3],
-            "",
-        ),
-    ] {
-        writeln!(
-            report,
-            "| {label} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2}× | {target} |",
-            median(values) / 1024.0,
-            min(values) / 1024.0,
-            max(values) / 1024.0,
-            median(values) / floor_pss
-        )
-        .unwrap();
-    }
+    ratio_table(&mut report, &pss, MEMORY_ROWS, ("MiB", 1024.0, 1));
 
     writeln!(report, "\nThe ratios are to the bare window as Tauri makes it. Latch turns off WebKitGTK's accelerated compositing for its own window on Linux (`software_compositing` in `src-tauri/src/lib.rs`; `WEBKIT_DISABLE_COMPOSITING_MODE=0` turns it back on); the last row is the bare window with that same setting, so the part of the saving that is WebKit's and not Latch's own shows.").unwrap();
     writeln!(
@@ -505,6 +449,59 @@ fn sorted(values: &[f64]) -> Vec<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v
+}
+
+/// The start-up table's first three rows and their targets.
+const START_ROWS: [(&str, &str); 3] = [
+    ("bare Tauri window (load event)", ""),
+    ("Latch, sign-in view", "≤ 1.25×"),
+    ("Latch, signed in (stored session)", "≤ 1.25×"),
+];
+
+/// The memory table's first three rows and their targets.
+const MEMORY_ROWS: [(&str, &str); 3] = [
+    ("bare Tauri window", ""),
+    ("Latch, sign-in view", "≤ 1.2×"),
+    (
+        "Latch, Active sessions with 100 sessions rendered",
+        "≤ 1.2×",
+    ),
+];
+
+/// One "median | min | max | ratio to the bare window | target" table of
+/// the four kinds of window: `labels` names (and gives the target of) the
+/// first three, the last is always the bare window with compositing off.
+/// `unit` is the figures' name, what a reading is divided by for it, and
+/// the decimals shown; the ratio is of the readings, to the first's median.
+fn ratio_table(
+    report: &mut String,
+    readings: &[Vec<f64>; 4],
+    labels: [(&str, &str); 3],
+    (unit, scale, decimals): (&str, f64, usize),
+) {
+    let floor = median(&readings[0]);
+    let last = (
+        "bare window, compositing off (for reference: as Latch runs WebKit)",
+        "",
+    );
+    let rows = labels.into_iter().chain([last]).zip(readings);
+    writeln!(
+        report,
+        "| | median | min | max | ratio to the bare window | target |"
+    )
+    .unwrap();
+    writeln!(report, "|---|---|---|---|---|---|").unwrap();
+    for ((label, target), values) in rows {
+        writeln!(
+            report,
+            "| {label} | {:.decimals$} {unit} | {:.decimals$} {unit} | {:.decimals$} {unit} | {:.2}× | {target} |",
+            median(values) / scale,
+            min(values) / scale,
+            max(values) / scale,
+            median(values) / floor
+        )
+        .unwrap();
+    }
 }
 
 fn median(values: &[f64]) -> f64 {

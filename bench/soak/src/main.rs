@@ -340,6 +340,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// A bodiless call as the holder of `token`.
+    async fn authed(&self, method: Method, path: &str, token: &str, expect: u16) -> Option<Value> {
+        self.call(method, path, Some(token), None, expect).await
+    }
+
     /// One call; answers its JSON (or Null) when the status is `expect`.
     async fn call(
         &self,
@@ -482,7 +487,7 @@ async fn cycle(
     let mut signed_out = Vec::new();
     let result = async {
         let list = shared
-            .call(Method::GET, "/v1/sessions", Some(&a.token), None, 200)
+            .authed(Method::GET, "/v1/sessions", &a.token, 200)
             .await?;
         let ids: Vec<&str> = list["sessions"]
             .as_array()?
@@ -514,76 +519,35 @@ async fn cycle(
             )
             .await?;
         shared
-            .call(Method::GET, "/v1/sessions", Some(&b.token), None, 200)
+            .authed(Method::GET, "/v1/sessions", &b.token, 200)
             .await?;
         match n % 4 {
             0 => {
                 for s in [&a, &b] {
                     shared
-                        .call(
-                            Method::DELETE,
-                            "/v1/sessions/current",
-                            Some(&s.token),
-                            None,
-                            204,
-                        )
+                        .authed(Method::DELETE, "/v1/sessions/current", &s.token, 204)
                         .await?;
                     signed_out.push(s.token.clone());
                 }
             }
-            1 => {
-                shared
-                    .call(
-                        Method::DELETE,
-                        &format!("/v1/sessions/{}", b.id),
-                        Some(&a.token),
-                        None,
-                        204,
-                    )
-                    .await?;
+            1 | 2 => {
+                // B goes first (by its id, or as one of "the others"), then A.
+                let by_id = format!("/v1/sessions/{}", b.id);
+                let (method, path, status) = if n % 4 == 1 {
+                    (Method::DELETE, by_id.as_str(), 204)
+                } else {
+                    (Method::POST, "/v1/sessions/revoke-others", 200)
+                };
+                shared.authed(method, path, &a.token, status).await?;
                 signed_out.push(b.token.clone());
                 shared
-                    .call(
-                        Method::DELETE,
-                        "/v1/sessions/current",
-                        Some(&a.token),
-                        None,
-                        204,
-                    )
-                    .await?;
-                signed_out.push(a.token.clone());
-            }
-            2 => {
-                shared
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-others",
-                        Some(&a.token),
-                        None,
-                        200,
-                    )
-                    .await?;
-                signed_out.push(b.token.clone());
-                shared
-                    .call(
-                        Method::DELETE,
-                        "/v1/sessions/current",
-                        Some(&a.token),
-                        None,
-                        204,
-                    )
+                    .authed(Method::DELETE, "/v1/sessions/current", &a.token, 204)
                     .await?;
                 signed_out.push(a.token.clone());
             }
             _ => {
                 let revoked = shared
-                    .call(
-                        Method::POST,
-                        "/v1/sessions/revoke-all",
-                        Some(&a.token),
-                        None,
-                        200,
-                    )
+                    .authed(Method::POST, "/v1/sessions/revoke-all", &a.token, 200)
                     .await?;
                 if revoked["revoked"].as_u64().unwrap_or(0) < 2 {
                     shared.stats.unexpected.fetch_add(1, Ordering::Relaxed);

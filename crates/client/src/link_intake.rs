@@ -103,6 +103,14 @@ impl LinkIntake {
 mod tests {
     use super::*;
 
+    const LINK_A: &str = "app.latch:/auth/callback?flow=flw_a&code=AAAA-AAAA";
+
+    fn intake_and_receiver() -> (LinkIntake, mpsc::UnboundedReceiver<Incoming>) {
+        let intake = LinkIntake::new();
+        let receiver = intake.take_receiver().unwrap();
+        (intake, receiver)
+    }
+
     fn drain(receiver: &mut mpsc::UnboundedReceiver<Incoming>) -> Vec<String> {
         let mut seen = Vec::new();
         while let Ok(link) = receiver.try_recv() {
@@ -134,31 +142,26 @@ mod tests {
 
     #[test]
     fn a_link_repeated_at_once_is_delivered_once() {
-        let intake = LinkIntake::new();
-        let mut receiver = intake.take_receiver().unwrap();
-        let url = "app.latch:/auth/callback?flow=flw_a&code=AAAA-AAAA";
+        let (intake, mut receiver) = intake_and_receiver();
         let t0 = Instant::now();
-        assert!(intake.offer_at(url, t0));
-        assert!(!intake.offer_at(url, t0 + Duration::from_millis(900)));
+        assert!(intake.offer_at(LINK_A, t0));
+        assert!(!intake.offer_at(LINK_A, t0 + Duration::from_millis(900)));
         assert!(intake.offer_at("app.latch:/auth/callback?flow=b&code=X", t0));
         assert_eq!(drain(&mut receiver).len(), 2);
     }
 
     #[test]
     fn a_link_clicked_again_later_is_delivered_again() {
-        let intake = LinkIntake::new();
-        let mut receiver = intake.take_receiver().unwrap();
-        let url = "app.latch:/auth/callback?flow=flw_a&code=AAAA-AAAA";
+        let (intake, mut receiver) = intake_and_receiver();
         let t0 = Instant::now();
-        assert!(intake.offer_at(url, t0));
-        assert!(intake.offer_at(url, t0 + DUPLICATE_WINDOW));
+        assert!(intake.offer_at(LINK_A, t0));
+        assert!(intake.offer_at(LINK_A, t0 + DUPLICATE_WINDOW));
         assert_eq!(drain(&mut receiver).len(), 2);
     }
 
     #[test]
     fn debug_output_hides_the_code() {
-        let intake = LinkIntake::new();
-        let mut receiver = intake.take_receiver().unwrap();
+        let (intake, mut receiver) = intake_and_receiver();
         intake.offer("app.latch:/auth/callback?flow=flw_f&code=ABCD-EFGH");
         let shown = format!("{:?}", receiver.try_recv().unwrap());
         assert!(!shown.contains("ABCD"), "{shown}");

@@ -159,8 +159,7 @@ async fn deep_links_for_anything_but_the_pending_flow_are_refused_and_change_not
 #[tokio::test]
 async fn a_terminated_device_is_signed_out_with_the_reason_within_a_second() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "Work laptop").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "Work laptop", "ada@example.com").await;
     let mut delays = Vec::new();
     for round in 0..20 {
         let b = device(&server, &format!("Pixel {round}")).await;
@@ -192,14 +191,11 @@ async fn a_terminated_device_is_signed_out_with_the_reason_within_a_second() {
         .await;
         delays.push(started.elapsed());
         assert!(signed_out.is_ok(), "B signed out within 1 s");
-        let (reason, by, message) = notice_reason(&b.client).unwrap();
-        assert_eq!(
-            (reason, by.as_deref()),
-            (RevocationReason::Terminated, Some("Work laptop"))
-        );
-        assert!(
-            message.starts_with("This device was terminated from Work laptop at "),
-            "{message}"
+        assert_notice(
+            &b,
+            RevocationReason::Terminated,
+            "Work laptop",
+            "This device was terminated from Work laptop at ",
         );
         assert!(
             b.store.get("session_token").unwrap().is_none(),
@@ -273,17 +269,14 @@ async fn the_four_sign_outs_as_the_other_device_sees_them() {
             "others" => {
                 assert_eq!(a.client.log_out_others().await.unwrap(), 1);
                 assert!(eventually(SOON, || state_name(&b.client) == "signed-out").await);
-                let (reason, by, message) = notice_reason(&b.client).unwrap();
-                assert_eq!(
-                    (reason, by.as_deref()),
-                    (RevocationReason::LoggedOutOthers, Some("Actor"))
-                );
-                assert!(
-                    message.starts_with("You logged out of all other devices from Actor"),
-                    "{message}"
+                assert_notice(
+                    &b,
+                    RevocationReason::LoggedOutOthers,
+                    "Actor",
+                    "You logged out of all other devices from Actor",
                 );
                 assert_eq!(state_name(&a.client), "signed-in");
-                assert_eq!(a.client.list_sessions().await.sessions.len(), 1);
+                assert_eq!(listed_sessions(&a).await, 1);
             }
             _ => {
                 assert_eq!(a.client.log_out_everywhere().await.unwrap(), 2);
@@ -293,24 +286,17 @@ async fn the_four_sign_outs_as_the_other_device_sees_them() {
                     RevocationReason::LoggedOutEverywhere
                 );
                 assert!(eventually(SOON, || state_name(&b.client) == "signed-out").await);
-                let (reason, by, message) = notice_reason(&b.client).unwrap();
-                assert_eq!(
-                    (reason, by.as_deref()),
-                    (RevocationReason::LoggedOutEverywhere, Some("Actor"))
-                );
-                assert!(
-                    message.starts_with("You logged out of all devices from Actor"),
-                    "{message}"
+                assert_notice(
+                    &b,
+                    RevocationReason::LoggedOutEverywhere,
+                    "Actor",
+                    "You logged out of all devices from Actor",
                 );
             }
         }
         // Another account is never touched.
         assert_eq!(state_name(&other_account.client), "signed-in", "{op}");
-        assert_eq!(
-            other_account.client.list_sessions().await.sessions.len(),
-            1,
-            "{op}"
-        );
+        assert_eq!(listed_sessions(&other_account).await, 1, "{op}");
     }
 }
 
@@ -352,8 +338,7 @@ async fn without_events_a_401_on_any_call_signs_out_with_the_reason() {
 #[tokio::test]
 async fn a_server_that_goes_down_is_noticed_and_said_in_words_and_recovery_is_automatic() {
     let mut server = Latchd::start(&[]);
-    let a = device(&server, "A").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "A", "ada@example.com").await;
     assert!(eventually(SOON, || a.client.sessions_snapshot().fetched_at.is_some()).await);
     server.kill();
     // Nobody asks: the broken event stream is enough to notice.
@@ -376,17 +361,12 @@ async fn a_server_that_goes_down_is_noticed_and_said_in_words_and_recovery_is_au
         .await
         .unwrap_err();
     assert_eq!(err.code(), "unreachable");
-    assert_eq!(
-        state_name(&a.client),
-        "signed-in",
-        "an outage signs nobody out"
-    );
+    assert_an_outage_signs_nobody_out(&a);
 
     server.restart();
     // The stream reconnects (backoff capped at 300 ms here) and resyncs: a
     // device that signs in now shows up without A asking.
-    let c = device(&server, "C").await;
-    sign_in(&server, &c, "ada@example.com").await;
+    let _c = signed_in_device(&server, "C", "ada@example.com").await;
     assert!(
         eventually(Duration::from_secs(3), || {
             let s = a.client.sessions_snapshot();
@@ -424,10 +404,7 @@ async fn a_silent_stream_is_reconnected() {
 #[tokio::test]
 async fn logging_out_offline_signs_out_at_once_and_tells_the_server_later() {
     let mut server = Latchd::start(&[]);
-    let a = device(&server, "A").await;
-    let b = device(&server, "B").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    sign_in(&server, &b, "ada@example.com").await;
+    let (a, b) = two_signed_in(&server, ["A", "B"], "ada@example.com").await;
     server.kill();
     let started = Instant::now();
     assert!(matches!(
@@ -446,21 +423,16 @@ async fn logging_out_offline_signs_out_at_once_and_tells_the_server_later() {
             == 0)
         .await
     );
-    assert_eq!(
-        b.client.list_sessions().await.sessions.len(),
-        1,
-        "the server knows A is gone"
-    );
+    assert_eq!(listed_sessions(&b).await, 1, "the server knows A is gone");
 }
 
 #[tokio::test]
 async fn a_relaunch_restores_the_session_and_a_pending_flow_survives_it() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "A").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "A", "ada@example.com").await;
     let a = relaunch(&server, a).await;
     assert_eq!(state_name(&a.client), "signed-in");
-    assert_eq!(a.client.list_sessions().await.sessions.len(), 1);
+    assert_eq!(listed_sessions(&a).await, 1);
 
     // Cold start: the link is clicked while Latch is closed.
     let b = device(&server, "B").await;
@@ -483,10 +455,7 @@ async fn a_relaunch_restores_the_session_and_a_pending_flow_survives_it() {
 #[tokio::test]
 async fn activity_reaches_the_server_as_active_or_idle() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "A").await;
-    let b = device(&server, "B").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    sign_in(&server, &b, "ada@example.com").await;
+    let (a, b) = two_signed_in(&server, ["A", "B"], "ada@example.com").await;
     let a_state = || async {
         b.client
             .list_sessions()
@@ -517,8 +486,7 @@ async fn activity_reaches_the_server_as_active_or_idle() {
 async fn changing_the_server_signs_out_and_a_bad_address_changes_nothing() {
     let server = Latchd::start(&[]);
     let other = Latchd::start(&[]);
-    let a = device(&server, "A").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "A", "ada@example.com").await;
     for bad in ["http://example.com", "ftp://x", ""] {
         assert_eq!(
             a.client.set_server(bad).await.unwrap_err().code(),
@@ -545,4 +513,12 @@ async fn changing_the_server_signs_out_and_a_bad_address_changes_nothing() {
     );
     a.client.request_link("ada@example.com").await.unwrap();
     other.mail_for("ada@example.com").await;
+}
+
+/// `device`'s sign-out notice: why, by whom, and words that open with
+/// `opening`.
+fn assert_notice(device: &Device, reason: RevocationReason, by: &str, opening: &str) {
+    let (got, who, message) = notice_reason(&device.client).unwrap();
+    assert_eq!((got, who.as_deref()), (reason, Some(by)));
+    assert!(message.starts_with(opening), "{message}");
 }

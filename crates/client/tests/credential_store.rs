@@ -12,6 +12,8 @@ use std::process::Command;
 
 use latch_testkit::Latchd;
 
+mod common;
+
 /// The probe example, built once per run so it is never stale.
 fn probe() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -151,18 +153,7 @@ fn signs_in_through_the_file_fallback(keyring: &str) {
         "the fallback is reported:\n{out}"
     );
     assert!(out.contains("signed-in token_stored=true"), "{out}");
-    let file = data.path().join("credentials.json");
-    assert!(std::fs::read_to_string(&file)
-        .unwrap()
-        .contains("session_token"));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    common::assert_token_in_private_file(data.path());
 }
 
 #[test]

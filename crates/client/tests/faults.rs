@@ -113,20 +113,14 @@ async fn latchd_killed_before_the_token_exchange_the_same_link_works_after_resta
 #[tokio::test]
 async fn latchd_killed_right_after_sign_in_the_client_reconnects_and_shows_the_truth() {
     let mut server = Latchd::start(&[]);
-    let a = device(&server, "Laptop").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "Laptop", "ada@example.com").await;
     // Killed before the event stream's first fetch may even have landed.
     server.kill();
-    assert_eq!(
-        state_name(&a.client),
-        "signed-in",
-        "an outage signs nobody out"
-    );
+    assert_an_outage_signs_nobody_out(&a);
     server.restart();
     // What happened while A was reconnecting reaches it: a second device
     // signs in and renames A from there.
-    let b = device(&server, "Phone").await;
-    sign_in(&server, &b, "ada@example.com").await;
+    let b = signed_in_device(&server, "Phone", "ada@example.com").await;
     b.client
         .rename_session(&own_id(&a), "Renamed from the phone")
         .await
@@ -146,10 +140,7 @@ async fn latchd_killed_right_after_sign_in_the_client_reconnects_and_shows_the_t
 async fn latchd_killed_before_each_sign_out_it_fails_in_words_then_works_after_restart() {
     for op in ["terminate", "log out others", "log out everywhere"] {
         let mut server = Latchd::start(&[]);
-        let a = device(&server, "Actor").await;
-        let b = device(&server, "Bystander").await;
-        sign_in(&server, &a, "x@example.com").await;
-        sign_in(&server, &b, "x@example.com").await;
+        let (a, b) = two_signed_in(&server, ["Actor", "Bystander"], "x@example.com").await;
         shows_the_truth(&server, &a, WITHIN_CAP).await;
         shows_the_truth(&server, &b, WITHIN_CAP).await;
         let b_id = own_id(&b);
@@ -213,10 +204,7 @@ async fn latchd_killed_before_each_sign_out_it_fails_in_words_then_works_after_r
 #[tokio::test]
 async fn latchd_killed_during_log_out_the_queue_survives_a_relaunch_and_is_delivered() {
     let mut server = Latchd::start(&[]);
-    let a = device(&server, "Leaving").await;
-    let b = device(&server, "Staying").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    sign_in(&server, &b, "ada@example.com").await;
+    let (a, b) = two_signed_in(&server, ["Leaving", "Staying"], "ada@example.com").await;
     shows_the_truth(&server, &b, WITHIN_CAP).await;
     server.kill();
     assert!(matches!(
@@ -389,18 +377,7 @@ async fn the_credential_store_failing_mid_session_falls_back_to_the_file_and_los
     client.request_link("ada@example.com").await.unwrap();
     let mail = server.mail_for("ada@example.com").await;
     client.open_deep_link(&mail.deep_link()).await.unwrap();
-    let file = dir.path().join("credentials.json");
-    assert!(std::fs::read_to_string(&file)
-        .unwrap()
-        .contains("session_token"));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    assert_token_in_private_file(dir.path());
     let signed_in_as = match client.auth_state() {
         AuthState::SignedIn { session, .. } => session.id,
         other => panic!("{other:?}"),
@@ -445,8 +422,7 @@ async fn the_server_clock_moved_past_a_lifetime_signs_the_client_out_with_the_re
         ),
     ] {
         let server = Latchd::start(&[flag, "1h"]);
-        let a = device(&server, "Laptop").await;
-        sign_in(&server, &a, "ada@example.com").await;
+        let a = signed_in_device(&server, "Laptop", "ada@example.com").await;
         shows_the_truth(&server, &a, WITHIN_CAP).await;
         let mut auth = a.client.subscribe_auth();
         // The sweep that /dev/clock runs finds it and announces it on the stream.
@@ -471,8 +447,7 @@ async fn the_server_clock_moved_past_a_lifetime_signs_the_client_out_with_the_re
 #[tokio::test]
 async fn a_wrong_client_clock_breaks_nothing() {
     let server = Latchd::start(&[]);
-    let honest = device(&server, "Honest").await;
-    sign_in(&server, &honest, "ada@example.com").await;
+    let honest = signed_in_device(&server, "Honest", "ada@example.com").await;
     for hours in [3i64, -3, 50, -50] {
         let skew = chrono::Duration::hours(hours);
         let a = device_with(

@@ -57,8 +57,7 @@ impl Drop for Burners {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn what_the_window_is_told_never_goes_back_in_time() {
     let server = Latchd::start(&[]);
-    let laptop = device(&server, "Laptop").await;
-    sign_in(&server, &laptop, "race@example.com").await;
+    let laptop = signed_in_device(&server, "Laptop", "race@example.com").await;
     let _burners = Burners::start();
     let until = Instant::now() + Duration::from_secs(5);
 

@@ -40,6 +40,24 @@ fn as_before_version_1(device: &Device, name: &str) -> PathBuf {
 
 /// The app's start: no server given (it must come from the files), the old
 /// settings.json where the shell keeps it.
+/// Ada's "Work laptop", signed in, then quit with its files as before
+/// version 1: what is left of it (its data dir and store), its session's
+/// id and the old `settings.json`.
+async fn signed_in_then_quit_before_version_1(server: &Latchd) -> (Quit, String, PathBuf) {
+    let a = signed_in_device(server, "Work laptop", "ada@example.com").await;
+    let id = session_id(&a.client);
+    let settings = as_before_version_1(&a, "Work laptop");
+    let Device { client, store, dir } = a;
+    drop(client);
+    (Quit { store, dir }, id, settings)
+}
+
+/// A device's files once its client has quit.
+struct Quit {
+    store: Arc<MemoryStore>,
+    dir: tempfile::TempDir,
+}
+
 async fn launch(dir: &Path, store: Arc<MemoryStore>, settings: &Path) -> LatchClient {
     let mut config = ClientConfig::new(dir.to_path_buf());
     config.legacy_settings = Some(settings.to_path_buf());
@@ -60,11 +78,7 @@ fn session_id(client: &LatchClient) -> String {
 #[tokio::test]
 async fn an_older_install_keeps_its_server_name_and_session_signed_in() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "Work laptop").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    let id = session_id(&a.client);
-    let settings = as_before_version_1(&a, "Work laptop");
-    drop(a.client);
+    let (a, id, settings) = signed_in_then_quit_before_version_1(&server).await;
 
     let client = launch(a.dir.path(), a.store.clone(), &settings).await;
     assert_eq!(
@@ -96,10 +110,7 @@ async fn an_older_install_keeps_its_server_name_and_session_signed_in() {
 #[tokio::test]
 async fn an_older_install_keeps_its_server_name_and_notice_signed_out() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "Work laptop").await;
-    let b = device(&server, "Pixel 8").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    sign_in(&server, &b, "ada@example.com").await;
+    let (a, b) = two_signed_in(&server, ["Work laptop", "Pixel 8"], "ada@example.com").await;
     let a_id = session_id(&a.client);
     b.client.terminate(&a_id).await.unwrap();
     assert!(
@@ -125,8 +136,7 @@ async fn an_older_install_keeps_its_server_name_and_notice_signed_out() {
 #[tokio::test]
 async fn a_damaged_state_file_gives_defaults_and_a_warning_and_keeps_the_settings() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "Work laptop").await;
-    sign_in(&server, &a, "ada@example.com").await;
+    let a = signed_in_device(&server, "Work laptop", "ada@example.com").await;
     let settings = as_before_version_1(&a, "Work laptop");
     drop(a.client);
     let state = a.dir.path().join("client-state.json");
@@ -151,11 +161,7 @@ async fn a_damaged_state_file_gives_defaults_and_a_warning_and_keeps_the_setting
 #[tokio::test]
 async fn a_damaged_settings_file_keeps_the_server_and_session() {
     let server = Latchd::start(&[]);
-    let a = device(&server, "Work laptop").await;
-    sign_in(&server, &a, "ada@example.com").await;
-    let id = session_id(&a.client);
-    let settings = as_before_version_1(&a, "Work laptop");
-    drop(a.client);
+    let (a, id, settings) = signed_in_then_quit_before_version_1(&server).await;
     std::fs::write(&settings, "{ this is not json").unwrap();
 
     let client = launch(a.dir.path(), a.store.clone(), &settings).await;

@@ -262,6 +262,20 @@ mod tests {
             }
         }
 
+        /// Writes the system-wide `Latch.desktop`.
+        fn install(&self, entry: impl AsRef<str>) {
+            std::fs::write(self.system.join("Latch.desktop"), entry.as_ref()).unwrap();
+        }
+
+        /// Writes the user's `latch-desktop-handler.desktop`.
+        fn write_handler(&self, entry: impl AsRef<str>) {
+            std::fs::write(
+                self.user.join("latch-desktop-handler.desktop"),
+                entry.as_ref(),
+            )
+            .unwrap();
+        }
+
         fn plan(&self, current: &str) -> Plan {
             let path = std::env::join_paths([&self.bin_dir]).unwrap();
             plan(
@@ -295,7 +309,7 @@ mod tests {
     #[test]
     fn an_installed_default_that_starts_this_binary_is_left_alone() {
         let m = Machine::new();
-        std::fs::write(m.system.join("Latch.desktop"), INSTALLED).unwrap();
+        m.install(INSTALLED);
         assert_eq!(
             m.plan("Latch.desktop\n"),
             Plan::AlreadyDefault {
@@ -307,14 +321,12 @@ mod tests {
     #[test]
     fn a_stale_handler_gives_way_to_the_installed_entry() {
         let m = Machine::new();
-        std::fs::write(m.system.join("Latch.desktop"), INSTALLED).unwrap();
+        m.install(INSTALLED);
         // A development build's handler, pointing at another binary.
-        std::fs::write(
-            m.user.join("latch-desktop-handler.desktop"),
+        m.write_handler(
             "[Desktop Entry]\nExec=\"/home/dev/target/debug/latch-desktop\" %u\n\
              MimeType=x-scheme-handler/app.latch;\n",
-        )
-        .unwrap();
+        );
         assert_eq!(
             m.plan("latch-desktop-handler.desktop"),
             Plan::UseInstalled {
@@ -333,11 +345,7 @@ mod tests {
     fn a_build_no_entry_starts_writes_its_own_handler() {
         let m = Machine::new();
         // Installed, but this binary is another one (a development build).
-        std::fs::write(
-            m.system.join("Latch.desktop"),
-            INSTALLED.replace("latch-desktop %u", "/usr/games/other %u"),
-        )
-        .unwrap();
+        m.install(INSTALLED.replace("latch-desktop %u", "/usr/games/other %u"));
         assert_eq!(m.plan("Latch.desktop"), Plan::WriteHandler);
         assert_eq!(m.plan(""), Plan::WriteHandler);
     }
@@ -345,14 +353,10 @@ mod tests {
     #[test]
     fn the_handler_written_earlier_by_this_binary_counts_as_registered() {
         let m = Machine::new();
-        std::fs::write(
-            m.user.join("latch-desktop-handler.desktop"),
-            format!(
-                "[Desktop Entry]\nExec=\"{}\" %u\nMimeType=x-scheme-handler/app.latch;\n",
-                m.exe.display()
-            ),
-        )
-        .unwrap();
+        m.write_handler(format!(
+            "[Desktop Entry]\nExec=\"{}\" %u\nMimeType=x-scheme-handler/app.latch;\n",
+            m.exe.display()
+        ));
         assert_eq!(
             m.plan("latch-desktop-handler.desktop"),
             Plan::AlreadyDefault {
@@ -364,11 +368,7 @@ mod tests {
     #[test]
     fn an_entry_without_the_scheme_is_not_a_handler() {
         let m = Machine::new();
-        std::fs::write(
-            m.system.join("Latch.desktop"),
-            "[Desktop Entry]\nExec=latch-desktop %u\n",
-        )
-        .unwrap();
+        m.install("[Desktop Entry]\nExec=latch-desktop %u\n");
         assert_eq!(m.plan("Latch.desktop"), Plan::WriteHandler);
     }
 

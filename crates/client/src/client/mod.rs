@@ -242,6 +242,13 @@ impl LatchClient {
         let _ = ready.wait_for(|r| *r).await;
     }
 
+    /// Waits until the client is [`ready`](Self::ready), then takes the
+    /// operation lock: one action on the account at a time.
+    async fn begin_operation(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.ready().await;
+        self.inner.operation.lock().await
+    }
+
     /// The sign-in state, now and as it changes (the window uses
     /// [`LatchClient::connect`]).
     pub fn subscribe_auth(&self) -> watch::Receiver<AuthState> {

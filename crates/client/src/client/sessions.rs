@@ -164,8 +164,7 @@ impl LatchClient {
     /// "Log out" of this device: signed out at once, even offline. The token
     /// is kept only to tell the server, and dropped on its 204 or 401.
     pub async fn log_out(&self) -> AuthState {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         self.sign_out_locally(None);
         self.set_state(SignInState::SignedOut { notice: None });
         self.spawn_logout_retries();

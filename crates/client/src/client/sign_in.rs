@@ -14,8 +14,7 @@ use crate::view::AuthState;
 
 impl LatchClient {
     pub async fn request_link(&self, email: &str) -> Result<AuthState> {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         self.request_link_locked(email).await
     }
 
@@ -66,8 +65,7 @@ impl LatchClient {
 
     /// A new link to the same address (the server retires the old one).
     pub async fn resend_link(&self) -> Result<AuthState> {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         let email = self
             .core()
             .account
@@ -82,8 +80,7 @@ impl LatchClient {
 
     /// "Use a different email": drops the pending flow and its verifier.
     pub async fn cancel_sign_in(&self) -> AuthState {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         if self.core().account.state.pending().is_some() {
             self.forget(VERIFIER_KEY);
             self.set_state(SignInState::SignedOut { notice: None });
@@ -93,8 +90,7 @@ impl LatchClient {
 
     /// The code typed from the email (`ABCD-EFGH`, any case, hyphen optional).
     pub async fn submit_code(&self, typed: &str) -> Result<AuthState> {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         let code = normalize_code(typed)
             .map_err(|e| ClientError::InvalidRequest(format!("{}.", capitalise(&e.to_string()))))?;
         let flow_id = self
@@ -118,8 +114,7 @@ impl LatchClient {
     /// is accepted; anything else is refused with a reason and changes
     /// nothing.
     pub async fn open_link(&self, link: &DeepLink) -> Result<AuthState> {
-        self.ready().await;
-        let _op = self.inner.operation.lock().await;
+        let _op = self.begin_operation().await;
         let flow_id = self
             .core()
             .account

@@ -59,6 +59,53 @@ pub async fn relaunch(server: &Latchd, old: Device) -> Device {
     Device { client, store, dir }
 }
 
+/// A new device named `name`, signed in as `email`.
+pub async fn signed_in_device(server: &Latchd, name: &str, email: &str) -> Device {
+    let device = device(server, name).await;
+    sign_in(server, &device, email).await;
+    device
+}
+
+/// Two new devices with these names, then both signed in as `email`.
+pub async fn two_signed_in(server: &Latchd, names: [&str; 2], email: &str) -> (Device, Device) {
+    let a = device(server, names[0]).await;
+    let b = device(server, names[1]).await;
+    sign_in(server, &a, email).await;
+    sign_in(server, &b, email).await;
+    (a, b)
+}
+
+/// How many sessions `device` lists (asking the server).
+pub async fn listed_sessions(device: &Device) -> usize {
+    device.client.list_sessions().await.sessions.len()
+}
+
+/// An outage signs nobody out: `device` is still signed in.
+pub fn assert_an_outage_signs_nobody_out(device: &Device) {
+    assert_eq!(
+        state_name(&device.client),
+        "signed-in",
+        "an outage signs nobody out"
+    );
+}
+
+/// The token is in the fallback file `credentials.json` in `dir`, which
+/// only its owner may read (0600 on Unix).
+pub fn assert_token_in_private_file(dir: &std::path::Path) {
+    let file = dir.join("credentials.json");
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("session_token"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
 pub async fn sign_in(server: &Latchd, device: &Device, email: &str) {
     device.client.request_link(email).await.unwrap();
     let mail = server.mail_for(email).await;
