@@ -9,20 +9,24 @@
 //! entries, the diagnostics report) is in `latch-desktop-core`.
 //!
 //! Modules depend downwards only: `commands` → `desktop` → `events` →
-//! `error`, and `desktop` → `settings`, `shell`; `platform` → `shell`.
+//! `error`, and `desktop` → `settings`, `shell`; `platform` → `shell`,
+//! `second_launch`.
 
 pub mod commands;
 mod desktop;
 mod error;
 mod events;
 mod platform;
+mod second_launch;
 mod settings;
 mod shell;
 
 use std::error::Error;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use latch_desktop_core::LogFile;
+use tauri::webview::PageLoadEvent;
 use tauri::{App, AppHandle, Manager, WebviewWindowBuilder};
 use tauri_plugin_deep_link::DeepLinkExt;
 
@@ -110,10 +114,15 @@ pub fn run() -> Result<(), tauri::Error> {
         context.config_mut().identifier = identifier;
     }
 
+    if second_launch::hand_over(&context.config().identifier) {
+        return Ok(());
+    }
+
     let ipc = ipc();
     tauri::Builder::default()
-        // First: a second launch must hand over its arguments (a deep link)
-        // and exit before anything else of it runs. With its `deep-link`
+        // First: a second launch that second_launch::hand_over didn't end
+        // (another instance took the name since) hands over its arguments
+        // and exits before anything else of it runs. With its `deep-link`
         // feature it passes them to the deep-link plugin, which emits them
         // to `on_open_url` below; our callback only brings the window up.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -202,8 +211,6 @@ fn setup(
     create_main_window(app, data_override)?;
     start_deep_link_intake(app);
     desktop::start(app.handle());
-    platform::register_scheme(app.handle());
-    platform::check_link_forwarding(app.handle());
     Ok(())
 }
 
@@ -222,7 +229,21 @@ fn create_main_window(
         .find(|window| window.label == MAIN_WINDOW)
         .ok_or("tauri.conf.json declares no \"main\" window")?
         .clone();
-    let mut builder = WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    // The OS chores (registering the scheme runs `xdg-mime`, a shell script
+    // of many processes; asking the bus who holds the single-instance name)
+    // wait until the page has loaded: on two cores they took CPU from the
+    // window's start, and nothing on screen needs them before.
+    let chores_started = AtomicBool::new(false);
+    let mut builder = WebviewWindowBuilder::from_config(app.handle(), &config)?.on_page_load(
+        move |window, payload| {
+            if payload.event() == PageLoadEvent::Finished
+                && !chores_started.swap(true, Ordering::Relaxed)
+            {
+                platform::register_scheme(window.app_handle());
+                platform::check_link_forwarding(window.app_handle());
+            }
+        },
+    );
     if let Some(dir) = data_override {
         builder = builder.data_directory(dir.path().join("webview"));
     }

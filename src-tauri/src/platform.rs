@@ -134,7 +134,7 @@ pub fn check_link_forwarding(app: &AppHandle) {
 /// process, or nobody.
 #[cfg(target_os = "linux")]
 fn link_forwarding_status(app: &AppHandle) -> LinkForwarding {
-    let name = format!("{}.SingleInstance", app.config().identifier);
+    let name = crate::second_launch::bus_name(&app.config().identifier);
     match single_instance_owner_pid(&name) {
         Ok(pid) if pid == std::process::id() => LinkForwarding::Available,
         Ok(pid) => LinkForwarding::Unavailable {

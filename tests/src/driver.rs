@@ -22,6 +22,10 @@ pub enum Delivery {
     /// The browser starts the app binary with the URL; single-instance
     /// forwards it to the running window.
     SecondLaunch,
+    /// The same from a session with the bus but no display: the hand-over
+    /// must come before anything opens one (a launch that exits with
+    /// display threads running can crash; see src-tauri's second_launch.rs).
+    SecondLaunchWithoutDisplay,
     /// `gio open URL`: GLib looks the scheme up in the registered handlers.
     GioOpen,
     /// `xdg-open URL` as a GNOME session runs it (it hands over to gio).
@@ -179,7 +183,9 @@ impl Window {
     /// Hands `url` over the way `how` does, with this device's environment.
     pub fn deliver_link_by(&self, how: Delivery, url: &str) {
         let mut command = match how {
-            Delivery::SecondLaunch => Command::new(&self.binary),
+            Delivery::SecondLaunch | Delivery::SecondLaunchWithoutDisplay => {
+                Command::new(&self.binary)
+            }
             Delivery::GioOpen => {
                 let mut c = Command::new("gio");
                 c.arg("open");
@@ -191,9 +197,11 @@ impl Window {
                 c
             }
         };
+        command.arg(url).envs(self.env.iter().map(|(k, v)| (k, v)));
+        if matches!(how, Delivery::SecondLaunchWithoutDisplay) {
+            command.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        }
         let status = command
-            .arg(url)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -229,8 +229,8 @@ async fn signed_out_saying(window: &Window, why: &str, within: Duration) {
 }
 
 /// Journey 1: type the address → the mail → its https page → the deep link
-/// it offers → delivered as the OS does (a second launch; then `gio open`
-/// and `xdg-open` once the scheme is registered) → signed in, and Active
+/// it offers → delivered as the OS does (a second launch, with and without
+/// a display; then `gio open` and `xdg-open` once the scheme is registered) → signed in, and Active
 /// sessions lists this device as Current.
 #[tokio::test(flavor = "multi_thread")]
 async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
@@ -238,13 +238,18 @@ async fn signs_in_by_the_emailed_link_opened_the_way_the_os_does() {
         return;
     };
     let window = world.window("Laptop").await;
-    for how in [Delivery::SecondLaunch, Delivery::GioOpen, Delivery::XdgOpen] {
+    for how in [
+        Delivery::SecondLaunch,
+        Delivery::SecondLaunchWithoutDisplay,
+        Delivery::GioOpen,
+        Delivery::XdgOpen,
+    ] {
         world.request_link(&window, "ada@example.com").await;
         window.wait_text("Check your email", SOON).await;
         let mail = world.mail_for(&window).await;
         let link = deep_link_from_page(&mail.link).await;
         assert!(link.starts_with("app.latch:/auth/callback?flow="), "{link}");
-        if !matches!(how, Delivery::SecondLaunch) {
+        if matches!(how, Delivery::GioOpen | Delivery::XdgOpen) {
             window.wait_scheme_registered(SOON).await;
         }
         window.deliver_link_by(how, &link);
