@@ -151,6 +151,33 @@ fn device_names_are_trimmed_and_bounded() {
 }
 
 #[test]
+fn every_reported_name_follows_the_name_rule() {
+    let mut d = device();
+    d.name = "Laptop\nClick https://evil.example".into();
+    assert_eq!(
+        d.normalized().unwrap_err(),
+        ("device.name", NameError::Control('\n'))
+    );
+    let mut v = device();
+    v.os_version = "Debian\u{202E}21".into();
+    assert_eq!(
+        v.normalized().unwrap_err(),
+        ("device.os_version", NameError::Invisible('\u{202E}'))
+    );
+    let mut a = device();
+    a.app_version = "0.1.0\r\n".into();
+    assert_eq!(a.normalized().unwrap_err().0, "device.app_version");
+    let mut ok = device();
+    ok.name = "👩\u{200D}💻  Laptop".into();
+    ok.os_version = " Debian   12 ".into();
+    let n = ok.normalized().unwrap();
+    assert_eq!(
+        (n.name.as_str(), n.os_version.as_str()),
+        ("👩\u{200D}💻 Laptop", "Debian 12")
+    );
+}
+
+#[test]
 fn token_exchange() {
     assert_wire(
         &TokenRequest {
