@@ -65,12 +65,26 @@ pub struct ServeArgs {
     /// A session ends this long after sign-in, used or not.
     #[arg(long, env = "LATCHD_ABSOLUTE_LIFETIME", default_value = "30d", value_parser = parse_lifetime)]
     pub absolute_lifetime: Duration,
-    /// Least time between two links to one email; 0 turns it off.
+    /// Least time between two links one requester (an IP, an IPv6 /64) asks
+    /// for one email; 0 turns it off.
     #[arg(long, env = "LATCHD_EMAIL_LINK_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     pub email_link_interval: Duration,
-    /// Most links to one email per hour; 0 turns it off.
+    /// Most links one requester asks for one email per hour; 0 turns it off.
     #[arg(long, env = "LATCHD_EMAIL_LINK_PER_HOUR", default_value_t = 5)]
     pub email_link_per_hour: u32,
+    /// Most links to one email per hour from all requesters together (those
+    /// that held one of its account's sessions in the last 30 days aside);
+    /// 0 turns it off.
+    #[arg(long, env = "LATCHD_EMAIL_LINK_PER_HOUR_TOTAL", default_value_t = 20)]
+    pub email_link_per_hour_total: u32,
+    /// Most sign-in mails one requester sends to one recipient domain per
+    /// hour; 0 turns it off.
+    #[arg(long, env = "LATCHD_MAIL_PER_DOMAIN_PER_HOUR", default_value_t = 20)]
+    pub mail_per_domain_per_hour: u32,
+    /// Most sign-in mails per hour in all, a guard on the cost of sending;
+    /// 0 turns it off.
+    #[arg(long, env = "LATCHD_MAIL_PER_HOUR", default_value_t = 1000)]
+    pub mail_per_hour: u32,
     /// Most `/v1/auth/*` calls per IP per minute; 0 turns it off.
     #[arg(long, env = "LATCHD_AUTH_REQUESTS_PER_MINUTE", default_value_t = 60)]
     pub auth_requests_per_minute: u32,
@@ -199,10 +213,33 @@ mod tests {
             "0",
             "--auth-requests-per-minute",
             "0",
+            "--email-link-per-hour-total",
+            "0",
+            "--mail-per-domain-per-hour",
+            "0",
+            "--mail-per-hour",
+            "0",
         ])
         .unwrap();
         assert!(cli.serve.email_link_interval.is_zero());
         assert_eq!(cli.serve.email_link_per_hour, 0);
+        assert_eq!(
+            (
+                cli.serve.email_link_per_hour_total,
+                cli.serve.mail_per_domain_per_hour,
+                cli.serve.mail_per_hour
+            ),
+            (0, 0, 0)
+        );
+        let defaults = parse(&["--dev"]).unwrap().serve;
+        assert_eq!(
+            (
+                defaults.email_link_per_hour_total,
+                defaults.mail_per_domain_per_hour,
+                defaults.mail_per_hour
+            ),
+            (20, 20, 1000)
+        );
         assert!(parse(&["--idle-timeout", "0s"]).is_err());
     }
 

@@ -49,6 +49,9 @@ impl Latchd {
         for (flag, off) in [
             ("--email-link-interval", "0"),
             ("--email-link-per-hour", "0"),
+            ("--email-link-per-hour-total", "0"),
+            ("--mail-per-domain-per-hour", "0"),
+            ("--mail-per-hour", "0"),
             ("--auth-requests-per-minute", "0"),
         ] {
             let env_name = format!(

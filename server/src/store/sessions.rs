@@ -118,6 +118,9 @@ pub trait Sessions {
         state: SessionState,
     ) -> ApiResult<()>;
     fn set_device_name(&mut self, id: &str, name: &str) -> ApiResult<()>;
+    /// The `ip` of every session of the account that was live at some
+    /// moment after `since` (live now, or revoked after it).
+    fn session_ips(&mut self, account_id: &str, since: Millis) -> ApiResult<Vec<String>>;
     /// Forgets the sessions revoked before `before`.
     fn prune_sessions(&mut self, before: Millis) -> ApiResult<()>;
 }

@@ -319,6 +319,17 @@ impl Sessions for Sqlite<'_> {
         )
     }
 
+    fn session_ips(&mut self, account_id: &str, since: Millis) -> ApiResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT ip FROM sessions
+             WHERE account_id = ?1 AND (revoked_at IS NULL OR revoked_at > ?2)",
+        )?;
+        let ips = stmt
+            .query_map(params![account_id, since], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ips)
+    }
+
     fn prune_sessions(&mut self, before: Millis) -> ApiResult<()> {
         self.exec(
             "DELETE FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ?1",
