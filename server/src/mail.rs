@@ -74,7 +74,7 @@ pub fn compose(public_url: &Url, mail: &SignInMail) -> Composed {
          Or type this code in Latch: {code}\n\n\
          {CODE_WARNING}\n\n\
          The link and the code work once, within 10 minutes, and only in the app that asked.\n\n\
-         Didn't ask for this? Ignore this email and don't enter the code anywhere: your account stays as it is.\n"
+         Didn't ask for this? Ignore this email. Your account stays as it is unless someone enters the code.\n"
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
@@ -85,7 +85,7 @@ pub fn compose(public_url: &Url, mail: &SignInMail) -> Composed {
          <p>Or type this code in Latch: <strong style=\"font-family:monospace;font-size:18px;letter-spacing:2px\">{code}</strong></p>\
          <p><strong>{warning}</strong></p>\
          <p style=\"color:#555\">The link and the code work once, within 10 minutes, and only in the app that asked.</p>\
-         <p style=\"color:#555\">Didn't ask for this? Ignore this email and don't enter the code anywhere: your account stays as it is.</p>\
+         <p style=\"color:#555\">Didn't ask for this? Ignore this email. Your account stays as it is unless someone enters the code.</p>\
          <p style=\"color:#888;font-size:12px\">If the button doesn't work, copy this address into your browser: {link_text}</p>\
          </body></html>",
         device = escape(device),

@@ -82,7 +82,7 @@ fn target(store: &mut dyn Store, me: &SessionRow, id: &str) -> ApiResult<Session
     request_body = RenameSessionRequest,
     responses(
         (status = 200, description = "The renamed session", body = Session),
-        (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
+        (status = 400, description = "invalid_request: a name that breaks the name rule (empty, over 64 characters, a control, invisible or text-direction character)", body = ErrorBody),
         (status = 404, description = "not_found: not a live session of this account", body = ErrorBody),
         SignedInErrors,
         TooLarge,
