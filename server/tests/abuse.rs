@@ -94,9 +94,10 @@ fn retry_after(headers: &HeaderMap) -> u64 {
 async fn a_device_name_that_would_put_text_into_the_mail_is_refused() {
     let server = Server::start(&[]);
     let injected = [
+        // Under 64 characters: v1 took it as it was.
         (
             "name",
-            "Laptop\".\n\nYour account is locked. Enter the code at https://evil.example",
+            "Laptop\".\n\nLocked! Enter the code at https://evil.example",
         ),
         ("name", "Laptop\u{202E}moc.elpmaxe"),
         ("name", "Lap\u{200B}top"),

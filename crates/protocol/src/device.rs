@@ -74,7 +74,8 @@ impl AppKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
-    /// One line of visible text ([`normalize_name`]), then 1–64 characters.
+    /// One line of visible text, then 1–64 characters (the name rule of
+    /// `docs/protocol.md`, [`normalize_name`]), as are both versions.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     pub platform: Platform,
