@@ -329,3 +329,112 @@ pub fn exchange<S: Flows + Accounts + Sessions + EventLog + ?Sized>(
         account,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use latch_protocol::{AppKind, Platform};
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::store::sqlite::{migrate, Sqlite};
+
+    const MINUTE: Millis = 60_000;
+    const LIMITS: SendLimits = SendLimits {
+        interval_ms: MINUTE,
+        per_hour: 5,
+        per_hour_total: 20,
+        per_domain_per_hour: 20,
+        mail_per_hour: 1000,
+    };
+
+    fn device() -> Device {
+        Device {
+            name: "Laptop".into(),
+            platform: Platform::Linux,
+            os_version: "Debian 12".into(),
+            app: AppKind::Desktop,
+            app_version: "0.1.0".into(),
+        }
+    }
+
+    /// Asks for a link to `email` from `ip` at `now`, in its own transaction.
+    fn ask(
+        conn: &mut Connection,
+        email: &str,
+        ip: &str,
+        now: Millis,
+    ) -> Result<String, SendRefused> {
+        let device = device();
+        let request = FlowRequest {
+            email,
+            code_challenge: "c",
+            device: &device,
+            ip: ip.parse().unwrap(),
+        };
+        let tx = conn.transaction().unwrap();
+        let started = start_flow(&mut Sqlite::new(&tx), &request, &LIMITS, now).unwrap();
+        tx.commit().unwrap();
+        started.map(|flow| flow.id)
+    }
+
+    #[test]
+    fn an_ipv6_requester_is_its_64() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        migrate(&mut conn).unwrap();
+        let now = 10 * HOUR_MS;
+        ask(&mut conn, "ada@example.com", "2001:db8:1:2::1", now).unwrap();
+        let refused = ask(&mut conn, "ada@example.com", "2001:db8:1:2::ffff", now).unwrap_err();
+        assert_eq!(refused.limits, [SendLimit::Interval], "the same /64");
+        assert_eq!(refused.wait_ms, MINUTE);
+        ask(&mut conn, "ada@example.com", "2001:db8:1:3::1", now).expect("another /64");
+        let refused = ask(&mut conn, "ada+x@example.com", "2001:db8:1:3::9", now).unwrap_err();
+        assert_eq!(refused.limits, [SendLimit::Interval], "the same inbox");
+    }
+
+    #[test]
+    fn the_total_cap_leaves_out_the_accounts_own_requesters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, email, display_name, created_at)
+                 VALUES ('acc_1', 'ada@example.com', 'ada', 0);
+             INSERT INTO sessions (id, account_id, token_hash, device_name, platform, os_version,
+                                   app, app_version, ip, created_at, last_active_at,
+                                   last_heartbeat_at, state, revoked_at, revoked_reason)
+                 VALUES ('ses_1', 'acc_1', x'01', 'Laptop', 'linux', '12', 'desktop', '1',
+                         '2001:db8:aa:bb::7', 0, 0, 0, 'active', 1000, 'logged_out');",
+        )
+        .unwrap();
+        let now = 10 * HOUR_MS;
+        for i in 0..20 {
+            ask(
+                &mut conn,
+                "ada@example.com",
+                &format!("198.51.100.{i}"),
+                now,
+            )
+            .unwrap();
+        }
+        let refused = ask(&mut conn, "ada@example.com", "198.51.100.99", now).unwrap_err();
+        assert_eq!(refused.limits, [SendLimit::PerHourTotal]);
+        // Her session's /64, revoked but within 30 days, has its own budget.
+        ask(&mut conn, "ada@example.com", "2001:db8:aa:bb::1234", now).unwrap();
+        // Past the 30 days it is a stranger again.
+        let later = 1000 + KNOWN_REQUESTER_MS + MINUTE;
+        for i in 0..20 {
+            ask(
+                &mut conn,
+                "ada@example.com",
+                &format!("198.51.100.{i}"),
+                later,
+            )
+            .unwrap();
+        }
+        let refused = ask(&mut conn, "ada@example.com", "2001:db8:aa:bb::1234", later).unwrap_err();
+        assert_eq!(refused.limits, [SendLimit::PerHourTotal]);
+    }
+}
