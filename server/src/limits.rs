@@ -1,13 +1,27 @@
 //! The per-IP limit on `/v1/auth/*`: a sliding one-minute window. Refused
 //! requests are not counted, so a client that waits `Retry-After` gets in.
+//! An IPv6 requester is counted per /64 ([`requester_key`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
 use crate::clock::Millis;
 
 const WINDOW_MS: Millis = 60_000;
+
+/// Who a limit counts: an IPv4 address as it is, an IPv6 one by its /64.
+/// One IPv6 host is usually handed a whole /64, so counting single
+/// addresses would give it 2^64 budgets.
+pub fn requester_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::MAX >> 64);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+    }
+}
 
 pub struct IpLimiter {
     per_minute: u32,
@@ -31,7 +45,7 @@ impl IpLimiter {
         let Ok(mut seen) = self.seen.lock() else {
             return Ok(());
         };
-        let times = seen.entry(ip).or_default();
+        let times = seen.entry(requester_key(ip)).or_default();
         while times.front().is_some_and(|&t| t <= now - WINDOW_MS) {
             times.pop_front();
         }
@@ -79,5 +93,22 @@ mod tests {
             "per address"
         );
         assert_eq!(IpLimiter::new(0).check(ip, 0), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_counts_per_64() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            requester_key(v6("2001:db8:1:2:aaaa::1")),
+            v6("2001:db8:1:2::")
+        );
+        assert_eq!(requester_key(v6("192.0.2.7")), v6("192.0.2.7"));
+        let limiter = IpLimiter::new(1);
+        assert_eq!(limiter.check(v6("2001:db8:1:2::1"), 0), Ok(()));
+        assert!(
+            limiter.check(v6("2001:db8:1:2:ffff::9"), 0).is_err(),
+            "the same /64"
+        );
+        assert_eq!(limiter.check(v6("2001:db8:1:3::1"), 0), Ok(()));
     }
 }
