@@ -86,6 +86,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("can't listen on {}", args.listen))?;
     let local = listener.local_addr()?;
     let state = build_state(args, local, shutdown)?;
+    // Before the line below, so a lowered cap is in the log when it's read.
+    let mut options = state.config.conn_options();
+    options.max_connections = serve::fit_to_file_limit(options.max_connections);
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
     tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
@@ -101,8 +104,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
-    let mut options = state.config.conn_options();
-    options.max_connections = serve::fit_to_file_limit(options.max_connections);
     let shutdown = state.shutdown.clone();
     let app = http::router(state);
     serve::run(listener, app, options, shutdown, async move {

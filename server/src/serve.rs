@@ -451,6 +451,9 @@ struct Activity {
     waiting_since: Instant,
     /// When the bytes of the next request head began to arrive.
     head_since: Option<Instant>,
+    /// The connection's task, parked on a read while a request was in
+    /// flight: woken when the last one ends, so its idle deadline is set.
+    reader: Option<std::task::Waker>,
 }
 
 impl Activity {
@@ -460,6 +463,7 @@ impl Activity {
             fresh: true,
             waiting_since: Instant::now(),
             head_since: None,
+            reader: None,
         }
     }
 
@@ -501,6 +505,9 @@ impl Drop for InFlight {
         state.in_flight = state.in_flight.saturating_sub(1);
         if state.in_flight == 0 {
             state.waiting_since = Instant::now();
+            if let Some(reader) = state.reader.take() {
+                reader.wake();
+            }
         }
     }
 }
@@ -544,7 +551,16 @@ impl Watched {
     /// A read that would wait: an error once the connection's read deadline
     /// has passed.
     fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some((deadline, why)) = self.activity().read_deadline(&self.timeouts) else {
+        let deadline = {
+            let mut state = self.activity();
+            let deadline = state.read_deadline(&self.timeouts);
+            let parked = state.reader.as_ref();
+            if state.in_flight > 0 && !parked.is_some_and(|w| w.will_wake(cx.waker())) {
+                state.reader = Some(cx.waker().clone());
+            }
+            deadline
+        };
+        let Some((deadline, why)) = deadline else {
             self.read_timer = None;
             return Poll::Pending;
         };
