@@ -94,6 +94,7 @@ pub async fn run(
             // Dropping the socket closes it: the client sees a reset, not a hang.
             continue;
         };
+        tracing::trace!(%peer, "connection accepted");
         // Without TCP_NODELAY an event frame written right after the stream's
         // headers waits for the peer's delayed ACK (Nagle): ~40 ms per revoke.
         if let Err(e) = stream.set_nodelay(true) {
