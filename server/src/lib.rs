@@ -18,8 +18,10 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod mail;
+pub mod proxy;
 pub mod secrets;
 pub mod seed;
+pub mod serve;
 pub mod state;
 pub mod store;
 
@@ -84,6 +86,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("can't listen on {}", args.listen))?;
     let local = listener.local_addr()?;
     let state = build_state(args, local, shutdown)?;
+    // Before the line below, so a lowered cap is in the log when it's read.
+    let mut options = state.config.conn_options();
+    options.max_connections = serve::fit_to_file_limit(options.max_connections);
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
     tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
@@ -99,25 +104,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
+    let shutdown = state.shutdown.clone();
     let app = http::router(state);
-    // Without TCP_NODELAY an event frame written right after the stream's
-    // headers waits for the peer's delayed ACK (Nagle): ~40 ms per revoke.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "can't set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    serve::run(listener, app, options, shutdown, async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
     })
-    .await
-    .context("server error")
+    .await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,7 @@
 //! The per-IP limit on `/v1/auth/*`: a sliding one-minute window. Refused
 //! requests are not counted, so a client that waits `Retry-After` gets in.
-//! Also the keys the other limits count by: a requester ([`requester_key`])
-//! and an address as its inbox receives it ([`send_address`]).
+//! Also the keys the limits count by: a requester ([`requester_key`], an IPv6
+//! one per /64) and an address as its inbox receives it ([`send_address`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
@@ -33,7 +33,7 @@ impl IpLimiter {
         let Ok(mut seen) = self.seen.lock() else {
             return Ok(());
         };
-        let times = seen.entry(ip).or_default();
+        let times = seen.entry(requester_key(ip)).or_default();
         while times.front().is_some_and(|&t| t <= now - WINDOW_MS) {
             times.pop_front();
         }
@@ -131,5 +131,19 @@ mod tests {
         assert_eq!(send_address("ada@example.com"), "ada@example.com");
         assert_eq!(send_address("+x@example.com"), "+x@example.com");
         assert_eq!(mail_domain("ada+1@mail.example.com"), "mail.example.com");
+    fn ipv6_counts_per_64() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            requester_key(v6("2001:db8:1:2:aaaa::1")),
+            v6("2001:db8:1:2::")
+        );
+        assert_eq!(requester_key(v6("192.0.2.7")), v6("192.0.2.7"));
+        let limiter = IpLimiter::new(1);
+        assert_eq!(limiter.check(v6("2001:db8:1:2::1"), 0), Ok(()));
+        assert!(
+            limiter.check(v6("2001:db8:1:2:ffff::9"), 0).is_err(),
+            "the same /64"
+        );
+        assert_eq!(limiter.check(v6("2001:db8:1:3::1"), 0), Ok(()));
     }
 }

@@ -136,6 +136,9 @@ impl Latchd {
             .args(["--email-link-per-hour-total", "0"])
             .args(["--mail-per-domain-per-hour", "0"])
             .args(["--mail-per-hour", "0"])
+            // 200 clients from one address, each with its stream and its
+            // calls' connections: the per-IP cap would measure itself.
+            .args(["--max-connections-per-ip", "0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)

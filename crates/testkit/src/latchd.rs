@@ -12,7 +12,8 @@ use crate::pkce::{challenge, new_verifier};
 use crate::process::{latchd_binary, spawn};
 
 /// A latchd process with its own database, `--dev` unless started without,
-/// and the limits off unless `extra` (or the environment) sets them.
+/// and the limits (and the per-IP connection cap) off unless `extra` (or
+/// the environment) sets them.
 pub struct Latchd {
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -53,6 +54,9 @@ impl Latchd {
             ("--mail-per-domain-per-hour", "0"),
             ("--mail-per-hour", "0"),
             ("--auth-requests-per-minute", "0"),
+            // Every test client is 127.0.0.1: the per-IP connection cap
+            // is tested where it is the subject (server/tests/edge.rs).
+            ("--max-connections-per-ip", "0"),
         ] {
             let env_name = format!(
                 "LATCHD_{}",
