@@ -133,9 +133,11 @@ async fn the_list_puts_current_first_then_most_recently_active() {
             "last_active_at",
             "expires_at",
             "state",
-            "current"
+            "current",
+            "renamed_by_device"
         ])
     );
+    assert_eq!(first["renamed_by_device"], Value::Null);
     assert_eq!(first["ip"], "127.0.0.1");
     assert_eq!(first["device"], device("C"));
     assert_eq!(
