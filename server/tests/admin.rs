@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -169,10 +169,7 @@ async fn the_admin_socket_is_0600_and_gone_after_a_clean_stop() {
     let mut server = Server::start(&[]);
     let socket = latchd::admin::socket_path(&server.database());
     assert_eq!(mode(&socket), 0o600);
-    assert!(std::fs::metadata(&socket)
-        .unwrap()
-        .file_type()
-        .is_socket_like());
+    assert!(std::fs::metadata(&socket).unwrap().file_type().is_socket());
     // No staging directory left beside it.
     let leftovers: Vec<_> = std::fs::read_dir(server.dir.path())
         .unwrap()
@@ -206,16 +203,6 @@ async fn a_second_server_on_the_same_database_refuses_to_start() {
     );
     // The first one still answers its admin socket.
     succeeded(&admin(&database, &["revoke", "--all"]));
-}
-
-trait SocketLike {
-    fn is_socket_like(&self) -> bool;
-}
-
-impl SocketLike for std::fs::FileType {
-    fn is_socket_like(&self) -> bool {
-        std::os::unix::fs::FileTypeExt::is_socket(self)
-    }
 }
 
 /// Finding 7: another device's rename is recorded with the renamer's name;

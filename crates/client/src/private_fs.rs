@@ -36,6 +36,8 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(all(test, unix))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
