@@ -21,6 +21,36 @@ pub enum Command {
     /// Create an account with N signed-in devices (for demos and benchmarks);
     /// prints one JSON line per device with its session token.
     Seed(SeedArgs),
+    /// The operator's calls to the running server of a database, over its
+    /// admin socket (beside the database file).
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The SQLite file the running server serves (its `--database`).
+    #[arg(long, env = "LATCHD_DATABASE", global = true)]
+    pub database: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Sign out every device of one account (`--email`) or of all (`--all`);
+    /// each hears the reason `admin` on its event stream.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RevokeArgs {
+    /// The account whose sessions end.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Every account's sessions end.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -354,6 +384,25 @@ mod tests {
         assert_eq!(options.idle_timeout, None);
         assert!(parse(&["--trusted-proxy", "proxy.example"]).is_err());
         assert!(parse(&["--max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn admin_revoke_takes_an_email_or_all_never_both() {
+        let revoke = |args: &[&str]| parse(&[&["admin", "revoke"], args].concat());
+        assert!(revoke(&["--email", "a@b.co"]).is_ok());
+        assert!(revoke(&["--all"]).is_ok());
+        assert!(revoke(&[]).is_err());
+        assert!(revoke(&["--all", "--email", "a@b.co"]).is_err());
+        let cli = parse(&["admin", "revoke", "--all", "--database", "/x/db"]).unwrap();
+        match cli.command {
+            Some(Command::Admin(admin)) => {
+                assert_eq!(
+                    admin.database.as_deref(),
+                    Some(std::path::Path::new("/x/db"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

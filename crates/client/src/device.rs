@@ -59,7 +59,7 @@ fn install_id(data_dir: &Path) -> std::io::Result<String> {
             return Ok(id.to_owned());
         }
     }
-    std::fs::create_dir_all(data_dir)?;
+    crate::private_fs::create_dir(data_dir)?;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -26,8 +26,8 @@ pub use flows::{
 };
 pub use session_list::{session_list, session_list_json};
 pub use sessions::{
-    authenticate, create_session, heartbeat, refresh, rename_session, revoke, Lifetimes,
-    SessionRow, Sessions, HISTORY_MS, IDLE_AFTER_MS, MAX_LIVE_SESSIONS,
+    admin_revoke, authenticate, create_session, heartbeat, refresh, rename_session, revoke,
+    AdminScope, Lifetimes, SessionRow, Sessions, HISTORY_MS, IDLE_AFTER_MS, MAX_LIVE_SESSIONS,
 };
 
 use crate::clock::Millis;
