@@ -131,13 +131,11 @@ mod tests {
         assert_eq!(send_address("ada@example.com"), "ada@example.com");
         assert_eq!(send_address("+x@example.com"), "+x@example.com");
         assert_eq!(mail_domain("ada+1@mail.example.com"), "mail.example.com");
-    fn ipv6_counts_per_64() {
+    }
+
+    #[test]
+    fn the_auth_limit_counts_ipv6_per_64() {
         let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(
-            requester_key(v6("2001:db8:1:2:aaaa::1")),
-            v6("2001:db8:1:2::")
-        );
-        assert_eq!(requester_key(v6("192.0.2.7")), v6("192.0.2.7"));
         let limiter = IpLimiter::new(1);
         assert_eq!(limiter.check(v6("2001:db8:1:2::1"), 0), Ok(()));
         assert!(

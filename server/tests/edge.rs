@@ -355,15 +355,7 @@ async fn a_session_ended_where_its_stream_cant_hear_ends_the_stream_at_the_next_
     let first = Server::start(&[]);
     let [a, b] = first.sign_in_each(ADA, ["A", "B"]).await;
     let mut stream = EventStream::open(&first, &a.token, None).await.unwrap();
-    let db = rusqlite::Connection::open(first.database()).unwrap();
-    let revoked = db
-        .execute(
-            "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000,
-             revoked_reason = 'terminated', revoked_by_device = 'B' WHERE id = ?1",
-            [&a.session_id],
-        )
-        .unwrap();
-    assert_eq!(revoked, 1);
+    first.revoke_in_database(&a.session_id, "B");
     let started = Instant::now();
     assert!(
         stream.closes_within(Duration::from_secs(20)).await,

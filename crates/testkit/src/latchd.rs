@@ -141,6 +141,22 @@ impl Latchd {
         self.dir.path().join("latchd.sqlite3")
     }
 
+    /// Ends a session in the database file itself, where this server's
+    /// event hub doesn't hear it (as another process writing the file
+    /// would): what a stream's own checks must catch.
+    pub fn revoke_in_database(&self, session_id: &str, by_device: &str) {
+        let db = rusqlite::Connection::open(self.database()).unwrap();
+        let revoked = db
+            .execute(
+                "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+                 revoked_reason = 'terminated', revoked_by_device = ?2
+                 WHERE id = ?1 AND revoked_at IS NULL",
+                [session_id, by_device],
+            )
+            .unwrap();
+        assert_eq!(revoked, 1, "no live session {session_id}");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
