@@ -21,6 +21,36 @@ pub enum Command {
     /// Create an account with N signed-in devices (for demos and benchmarks);
     /// prints one JSON line per device with its session token.
     Seed(SeedArgs),
+    /// The operator's calls to the running server of a database, over its
+    /// admin socket (beside the database file).
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The SQLite file the running server serves (its `--database`).
+    #[arg(long, env = "LATCHD_DATABASE", global = true)]
+    pub database: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Sign out every device of one account (`--email`) or of all (`--all`);
+    /// each hears the reason `admin` on its event stream.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RevokeArgs {
+    /// The account whose sessions end.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Every account's sessions end.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,15 +95,76 @@ pub struct ServeArgs {
     /// A session ends this long after sign-in, used or not.
     #[arg(long, env = "LATCHD_ABSOLUTE_LIFETIME", default_value = "30d", value_parser = parse_lifetime)]
     pub absolute_lifetime: Duration,
-    /// Least time between two links to one email; 0 turns it off.
+    /// Least time between two links one requester (an IP, an IPv6 /64) asks
+    /// for one email; 0 turns it off.
     #[arg(long, env = "LATCHD_EMAIL_LINK_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     pub email_link_interval: Duration,
-    /// Most links to one email per hour; 0 turns it off.
+    /// Most links one requester asks for one email per hour; 0 turns it off.
     #[arg(long, env = "LATCHD_EMAIL_LINK_PER_HOUR", default_value_t = 5)]
     pub email_link_per_hour: u32,
-    /// Most `/v1/auth/*` calls per IP per minute; 0 turns it off.
+    /// Most links to one email per hour from all requesters together (those
+    /// that held one of its account's sessions in the last 30 days aside);
+    /// 0 turns it off.
+    #[arg(long, env = "LATCHD_EMAIL_LINK_PER_HOUR_TOTAL", default_value_t = 20)]
+    pub email_link_per_hour_total: u32,
+    /// Most sign-in mails one requester sends to one recipient domain per
+    /// hour; 0 turns it off.
+    #[arg(long, env = "LATCHD_MAIL_PER_DOMAIN_PER_HOUR", default_value_t = 20)]
+    pub mail_per_domain_per_hour: u32,
+    /// Most sign-in mails per hour in all, a guard on the cost of sending;
+    /// 0 turns it off.
+    #[arg(long, env = "LATCHD_MAIL_PER_HOUR", default_value_t = 1000)]
+    pub mail_per_hour: u32,
+    /// Most `/v1/auth/*` calls per IP (per /64 for IPv6) per minute; 0 turns it off.
     #[arg(long, env = "LATCHD_AUTH_REQUESTS_PER_MINUTE", default_value_t = 60)]
     pub auth_requests_per_minute: u32,
+    /// A proxy whose `X-Forwarded-For` is believed: a CIDR, or an address
+    /// (/32, /128); repeatable, or comma-separated.
+    #[arg(long = "trusted-proxy", env = "LATCHD_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::proxy::parse_network)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// A request head must arrive whole this soon after it starts; 0 turns it off.
+    #[arg(long, env = "LATCHD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight (an open event
+    /// stream is one) closes after this long; 0 turns it off.
+    #[arg(long, env = "LATCHD_IDLE_CONNECTION_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_connection_timeout: Duration,
+    /// A connection that takes nothing latchd sends for this long (a stalled
+    /// event-stream reader) is closed; 0 turns it off.
+    #[arg(long, env = "LATCHD_SEND_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
+    /// Most connections open at once (lowered to fit the file-descriptor limit).
+    #[arg(long, env = "LATCHD_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Most connections (behind `--trusted-proxy`: requests) open at once
+    /// from one client IP (per /64 for IPv6); 0 turns it off.
+    #[arg(long, env = "LATCHD_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+}
+
+impl ServeArgs {
+    /// How connections are served (`serve.rs`), the file limit not yet applied.
+    pub fn conn_options(&self) -> crate::serve::ConnOptions {
+        let off_if_zero = |d: Duration| (!d.is_zero()).then_some(d);
+        crate::serve::ConnOptions {
+            header_read_timeout: off_if_zero(self.header_read_timeout),
+            idle_timeout: off_if_zero(self.idle_connection_timeout),
+            send_timeout: off_if_zero(self.send_timeout),
+            max_connections: self.max_connections as usize,
+            max_connections_per_ip: self.max_connections_per_ip as usize,
+            trusted_proxies: crate::proxy::TrustedProxies::new(self.trusted_proxy.clone()),
+        }
+    }
+}
+
+/// A URL whose host is a loopback address or `localhost`.
+fn is_loopback_url(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// `90s`, `10m`, `2h`, `30d`; a bare `0` is zero.
@@ -122,6 +213,14 @@ pub fn check(args: &ServeArgs) -> anyhow::Result<()> {
              {} is not (use 127.0.0.1:PORT)",
             args.listen
         );
+    }
+    if let Some(url) = args.public_url.as_ref().filter(|_| args.dev) {
+        if !is_loopback_url(url) {
+            anyhow::bail!(
+                "--dev answers only loopback requests, so its links can't point elsewhere: \
+                 --public-url {url} is not loopback (drop it, or use http://127.0.0.1:PORT/)"
+            );
+        }
     }
     if let Some(smtp) = &args.smtp_url {
         if !matches!(smtp.scheme(), "smtp" | "smtps" | "smtp+starttls") {
@@ -183,6 +282,19 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("loopback"));
+        for public in ["https://accounts.example.com/", "http://10.0.0.1:8787/"] {
+            let cli = parse(&["--dev", "--public-url", public]).unwrap();
+            let refused = check(&cli.serve).unwrap_err().to_string();
+            assert!(refused.contains("--public-url"), "{refused}");
+        }
+        for public in [
+            "http://127.0.0.1:8787/",
+            "http://[::1]:1/",
+            "http://localhost:9/",
+        ] {
+            let cli = parse(&["--dev", "--public-url", public]).unwrap();
+            assert!(check(&cli.serve).is_ok(), "{public}");
+        }
         let cli = parse(&["--smtp-url", "http://x"]).unwrap();
         assert!(check(&cli.serve).is_err());
         let cli = parse(&["--smtp-url", "smtp+starttls://u:p@mail.example.com:587"]).unwrap();
@@ -199,11 +311,98 @@ mod tests {
             "0",
             "--auth-requests-per-minute",
             "0",
+            "--email-link-per-hour-total",
+            "0",
+            "--mail-per-domain-per-hour",
+            "0",
+            "--mail-per-hour",
+            "0",
         ])
         .unwrap();
         assert!(cli.serve.email_link_interval.is_zero());
         assert_eq!(cli.serve.email_link_per_hour, 0);
+        assert_eq!(
+            (
+                cli.serve.email_link_per_hour_total,
+                cli.serve.mail_per_domain_per_hour,
+                cli.serve.mail_per_hour
+            ),
+            (0, 0, 0)
+        );
+        let defaults = parse(&["--dev"]).unwrap().serve;
+        assert_eq!(
+            (
+                defaults.email_link_per_hour_total,
+                defaults.mail_per_domain_per_hour,
+                defaults.mail_per_hour
+            ),
+            (20, 20, 1000)
+        );
         assert!(parse(&["--idle-timeout", "0s"]).is_err());
+    }
+
+    #[test]
+    fn connection_flags() {
+        let cli = parse(&["--dev"]).unwrap();
+        let options = cli.serve.conn_options();
+        assert_eq!(
+            (
+                options.header_read_timeout,
+                options.idle_timeout,
+                options.send_timeout
+            ),
+            (
+                Some(Duration::from_secs(10)),
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(30))
+            )
+        );
+        assert_eq!(
+            (options.max_connections, options.max_connections_per_ip),
+            (10_000, 256)
+        );
+        assert!(options.trusted_proxies.is_empty());
+        let cli = parse(&[
+            "--trusted-proxy",
+            "10.0.0.0/8,192.0.2.1",
+            "--trusted-proxy",
+            "fd00::/8",
+            "--idle-connection-timeout",
+            "0",
+        ])
+        .unwrap();
+        let options = cli.serve.conn_options();
+        for ip in ["10.1.2.3", "192.0.2.1", "fd00::7"] {
+            assert!(
+                options.trusted_proxies.contains(ip.parse().unwrap()),
+                "{ip}"
+            );
+        }
+        assert!(!options
+            .trusted_proxies
+            .contains("192.0.2.2".parse().unwrap()));
+        assert_eq!(options.idle_timeout, None);
+        assert!(parse(&["--trusted-proxy", "proxy.example"]).is_err());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn admin_revoke_takes_an_email_or_all_never_both() {
+        let revoke = |args: &[&str]| parse(&[&["admin", "revoke"], args].concat());
+        assert!(revoke(&["--email", "a@b.co"]).is_ok());
+        assert!(revoke(&["--all"]).is_ok());
+        assert!(revoke(&[]).is_err());
+        assert!(revoke(&["--all", "--email", "a@b.co"]).is_err());
+        let cli = parse(&["admin", "revoke", "--all", "--database", "/x/db"]).unwrap();
+        match cli.command {
+            Some(Command::Admin(admin)) => {
+                assert_eq!(
+                    admin.database.as_deref(),
+                    Some(std::path::Path::new("/x/db"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -49,9 +49,9 @@ pub struct Db {
 impl Db {
     pub fn open(path: &Path, hub: Hub) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("can't create {}", dir.display()))?;
+            create_private_dir(dir).with_context(|| format!("can't create {}", dir.display()))?;
         }
+        keep_private(path);
         let mut conn = Connection::open(path)
             .with_context(|| format!("can't open the database {}", path.display()))?;
         sqlite::migrate(&mut conn)
@@ -137,6 +137,56 @@ impl Db {
         transaction(&mut *lock(&self.conn)?, f).map(|(value, _)| value)
     }
 }
+
+/// Creates `dir` (and its missing parents) readable only by this user.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The database and its write-ahead log and shared-memory index hold every
+/// account's email and session, so only this user may read them, whatever
+/// the umask: a new database file is created 0600 before SQLite opens it
+/// (SQLite gives its `-wal` and `-shm` files the database file's mode), and
+/// files an older latchd left wider lose their group and other bits (never
+/// gaining any: a read-only file stays read-only). Failing to narrow them is
+/// logged, not fatal.
+#[cfg(unix)]
+fn keep_private(path: &Path) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // SQLite will say what is wrong when it opens the file.
+        Err(e) => tracing::debug!(error = %e, "can't create the database file first"),
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            let narrowed = std::fs::Permissions::from_mode(mode & 0o700);
+            if let Err(e) = std::fs::set_permissions(&file, narrowed) {
+                tracing::warn!(error = %e, file = %file.display(), "can't make the database file private");
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_private(_: &Path) {}
 
 fn lock(conn: &Mutex<Connection>) -> ApiResult<MutexGuard<'_, Connection>> {
     conn.lock()

@@ -54,6 +54,7 @@ fn revoked_message(r: &Revocation) -> String {
         RevocationReason::Evicted => {
             "Signed out because the account reached its limit of signed-in devices.".to_owned()
         }
+        RevocationReason::Admin => "Signed out by the server's administrator.".to_owned(),
         // latchd records only the reasons it knows; this is for completeness.
         RevocationReason::Unknown(_) => "Signed out by the server.".to_owned(),
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -18,8 +19,10 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod mail;
+pub mod proxy;
 pub mod secrets;
 pub mod seed;
+pub mod serve;
 pub mod state;
 pub mod store;
 
@@ -83,7 +86,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("can't listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    let database = config::database_path(args.database.clone())?;
     let state = build_state(args, local, shutdown)?;
+    // Before the line below, so a lowered cap is in the log when it's read.
+    let mut options = state.config.conn_options();
+    options.max_connections = serve::fit_to_file_limit(options.max_connections);
+    // Before the "listening" line, so whoever waits for it can call admin.
+    let _admin = admin_socket(&state, &database)?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
     tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
@@ -99,25 +108,46 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
+    let shutdown = state.shutdown.clone();
     let app = http::router(state);
-    // Without TCP_NODELAY an event frame written right after the stream's
-    // headers waits for the peer's delayed ACK (Nagle): ~40 ms per revoke.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "can't set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    serve::run(listener, app, options, shutdown, async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
     })
-    .await
-    .context("server error")
+    .await;
+    Ok(())
+}
+
+/// The admin socket (`latchd admin`), when this platform and the data dir
+/// allow one. A server that can't create it still serves (a read-only data
+/// dir, say), and says that `latchd admin` won't reach it; one that finds
+/// another server answering there refuses to start.
+#[cfg(unix)]
+fn admin_socket(
+    state: &AppState,
+    database: &std::path::Path,
+) -> anyhow::Result<Option<admin::AdminSocket>> {
+    if let Some(path) = admin::answering(database) {
+        // Two servers on one file would each tell only their own streams.
+        anyhow::bail!(
+            "another latchd is already serving {} (its admin socket {} answers)",
+            database.display(),
+            path.display()
+        );
+    }
+    match admin::listen(state.clone(), database) {
+        Ok(socket) => Ok(Some(socket)),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "no admin socket: `latchd admin` won't reach this server");
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn admin_socket(_: &AppState, _: &std::path::Path) -> anyhow::Result<Option<()>> {
+    Ok(None)
 }
 
 async fn shutdown_signal() {

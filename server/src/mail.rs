@@ -2,6 +2,7 @@
 //! handed to a background SMTP sender that retries. The HTTP answer never
 //! waits on delivery, so response time says nothing about the address.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use url::Url;
 
-use crate::clock::{to_datetime, Clock};
+use crate::clock::{to_datetime, Clock, Millis};
 use crate::html::escape;
 
 /// Waits before each retry of a failed send.
@@ -28,7 +29,12 @@ pub struct SignInMail {
     pub flow_id: String,
     /// The canonical 8 characters.
     pub code: String,
+    /// As the requesting device reported it: anyone can ask for a link to
+    /// any address, so the mail names it as the device's claim.
     pub device: Device,
+    /// What the server itself saw: the requester's address and the time.
+    pub ip: IpAddr,
+    pub requested_at: Millis,
 }
 
 pub struct Composed {
@@ -48,30 +54,42 @@ pub fn open_link(public_url: &Url, flow_id: &str, code: &str) -> String {
     link.to_string()
 }
 
+/// The warning every sign-in mail carries: the attacker who asked for a
+/// link to someone else's address holds the flow's verifier, so the code
+/// is only safe typed into the window of the person who asked.
+pub const CODE_WARNING: &str = "Only enter this code in the Latch window where you asked for it \u{2014} never on a web page, and never give it to anyone.";
+
 pub fn compose(public_url: &Url, mail: &SignInMail) -> Composed {
     let link = open_link(public_url, &mail.flow_id, &mail.code);
     let code = format_code(&mail.code);
     let device = &mail.device.name;
     let platform = mail.device.platform.display_name();
+    let ip = mail.ip;
+    let at = to_datetime(mail.requested_at).format("%Y-%m-%d %H:%M UTC");
     let text = format!(
         "Sign in to Latch\n\n\
-         A sign-in to Latch was requested from \"{device}\" ({platform}).\n\n\
+         Someone asked to sign in to Latch with this address, from a device that calls itself \"{device}\" ({platform}).\n\
+         The server saw the request come from {ip} at {at}.\n\n\
          Open this link on that device to sign in:\n{link}\n\n\
          Or type this code in Latch: {code}\n\n\
+         {CODE_WARNING}\n\n\
          The link and the code work once, within 10 minutes, and only in the app that asked.\n\n\
-         Didn't ask for this? Ignore this email. Nobody can sign in with it without that device.\n"
+         Didn't ask for this? Ignore this email. Your account stays as it is unless someone enters the code.\n"
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
          <h1 style=\"font-size:20px\">Sign in to Latch</h1>\
-         <p>A sign-in to Latch was requested from <strong>{device}</strong> ({platform}).</p>\
+         <p>Someone asked to sign in to Latch with this address, from a device that calls itself <strong><bdi>{device}</bdi></strong> ({platform}).<br>\
+         The server saw the request come from {ip} at {at}.</p>\
          <p><a href=\"{link_attr}\" style=\"display:inline-block;padding:10px 18px;background:#3b5bdb;color:#fff;border-radius:6px;text-decoration:none\">Sign in to Latch</a></p>\
          <p>Or type this code in Latch: <strong style=\"font-family:monospace;font-size:18px;letter-spacing:2px\">{code}</strong></p>\
+         <p><strong>{warning}</strong></p>\
          <p style=\"color:#555\">The link and the code work once, within 10 minutes, and only in the app that asked.</p>\
-         <p style=\"color:#555\">Didn't ask for this? Ignore this email. Nobody can sign in with it without that device.</p>\
+         <p style=\"color:#555\">Didn't ask for this? Ignore this email. Your account stays as it is unless someone enters the code.</p>\
          <p style=\"color:#888;font-size:12px\">If the button doesn't work, copy this address into your browser: {link_text}</p>\
          </body></html>",
         device = escape(device),
+        warning = escape(CODE_WARNING),
         link_attr = escape(&link),
         link_text = escape(&link),
     );
@@ -241,31 +259,59 @@ mod tests {
     use super::*;
     use latch_protocol::{AppKind, Platform};
 
-    #[test]
-    fn mail_names_the_device_and_escapes_it() {
-        let mail = SignInMail {
+    fn mail(name: &str) -> SignInMail {
+        SignInMail {
             to: "a@b.co".into(),
             flow_id: "flw_x".into(),
             code: "ABCDEFGH".into(),
             device: Device {
-                name: "<b>Evil</b>".into(),
+                name: name.into(),
                 platform: Platform::Macos,
                 os_version: "15".into(),
                 app: AppKind::Desktop,
                 app_version: "1".into(),
             },
-        };
+            ip: "203.0.113.9".parse().unwrap(),
+            // 2023-11-14T22:13:20Z
+            requested_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn mail_names_the_device_and_escapes_it() {
         let url: Url = "https://latch.example/".parse().unwrap();
-        let c = compose(&url, &mail);
+        let c = compose(&url, &mail("<b>Evil</b>"));
         assert!(c
             .text
             .contains("https://latch.example/auth/open?flow=flw_x&code=ABCD-EFGH"));
         assert!(c.text.contains("ABCD-EFGH") && c.text.contains("macOS"));
-        assert!(c.text.contains("Didn't ask for this? Ignore this email."));
+        assert!(c.text.contains("Didn't ask for this? Ignore this email"));
         assert!(c.html.contains("&lt;b&gt;Evil&lt;/b&gt;") && !c.html.contains("<b>Evil"));
         assert!(c
             .html
             .contains("href=\"https://latch.example/auth/open?flow=flw_x&amp;code=ABCD-EFGH\""));
+    }
+
+    #[test]
+    fn mail_calls_the_name_a_claim_and_says_what_the_server_saw() {
+        let url: Url = "https://latch.example/".parse().unwrap();
+        let c = compose(&url, &mail("Work laptop"));
+        for part in [&c.text, &c.html] {
+            assert!(part.contains("a device that calls itself"), "{part}");
+            assert!(
+                part.contains("203.0.113.9 at 2023-11-14 22:13 UTC"),
+                "{part}"
+            );
+            assert!(!part.contains("Nobody can sign in with it without that device"));
+        }
+        assert!(c.text.contains(
+            "Only enter this code in the Latch window where you asked for it \u{2014} never on a web page, and never give it to anyone."
+        ));
+        assert!(c.html.contains(&escape(CODE_WARNING)));
+        assert!(
+            c.html.contains("<bdi>Work laptop</bdi>"),
+            "isolated from the sentence around it"
+        );
     }
 
     #[test]

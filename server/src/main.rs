@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use latchd::config::{Cli, Command};
+use latchd::config::{AdminCommand, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }),
+        Some(Command::Admin(args)) => run_admin(args),
         // Database calls run on the database's own thread (db.rs). They
         // once ran on the blocking pool, where a burst of requests (or of
         // 10,000 event streams opening) parked a thread each, up to tokio's
@@ -42,4 +43,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `latchd admin …`: one call to the running server of the database.
+fn run_admin(args: latchd::config::AdminArgs) -> anyhow::Result<()> {
+    let database = latchd::config::database_path(args.database)?;
+    match args.command {
+        AdminCommand::Revoke(revoke) => revoke_sessions(&database, revoke),
+    }
+}
+
+#[cfg(unix)]
+fn revoke_sessions(
+    database: &std::path::Path,
+    args: latchd::config::RevokeArgs,
+) -> anyhow::Result<()> {
+    use latchd::admin::{send, AdminAnswer, AdminRequest};
+    let request = AdminRequest::Revoke {
+        email: args.email,
+        all: args.all,
+    };
+    match send(database, &request)? {
+        AdminAnswer::Revoked { revoked } => {
+            let noun = if revoked == 1 { "session" } else { "sessions" };
+            println!("Signed out {revoked} {noun}.");
+            Ok(())
+        }
+        AdminAnswer::Error { error } => anyhow::bail!("{error}"),
+    }
+}
+
+#[cfg(not(unix))]
+fn revoke_sessions(_: &std::path::Path, _: latchd::config::RevokeArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "latchd admin needs a Unix socket, which this platform's latchd does not offer yet"
+    )
 }

@@ -186,7 +186,7 @@ async fn emails_differing_in_case_are_one_account() {
 }
 
 #[tokio::test]
-async fn asvs_2_2_1_per_email_interval_answers_429_with_retry_after() {
+async fn asvs_6_3_1_per_email_interval_answers_429_with_retry_after() {
     let server = Server::start(&["--email-link-interval", "60s", "--email-link-per-hour", "0"]);
     server.request_link("ada@example.com", "Laptop").await;
     let (status, headers, body) = server.email_link_full("ADA@example.com", "Laptop").await;
@@ -201,7 +201,7 @@ async fn asvs_2_2_1_per_email_interval_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn asvs_2_2_1_per_email_hourly_cap_counts_only_sent_links() {
+async fn asvs_6_3_1_per_email_hourly_cap_counts_only_sent_links() {
     let server = Server::start(&["--email-link-interval", "0", "--email-link-per-hour", "2"]);
     server.request_link("ada@example.com", "Laptop").await;
     server.advance_clock("10m").await;
@@ -221,7 +221,7 @@ async fn asvs_2_2_1_per_email_hourly_cap_counts_only_sent_links() {
 }
 
 #[tokio::test]
-async fn asvs_2_2_1_per_ip_limit_covers_the_auth_calls() {
+async fn asvs_6_3_1_per_ip_limit_covers_the_auth_calls() {
     let server = Server::start(&["--auth-requests-per-minute", "3"]);
     server.request_link("a@example.com", "L").await;
     server.request_link("b@example.com", "L").await;
@@ -370,7 +370,7 @@ async fn exchange_errors_follow_the_contract_and_its_order() {
 }
 
 #[tokio::test]
-async fn asvs_2_7_2_flows_expire_after_ten_minutes_and_the_order_holds_past_expiry() {
+async fn asvs_6_5_5_flows_expire_after_ten_minutes_and_the_order_holds_past_expiry() {
     let server = Server::start(&[]);
     let (fresh, fresh_code) = flow(&server, "fresh@example.com").await;
     let (expiring, expiring_code) = flow(&server, "expiring@example.com").await;
@@ -435,7 +435,7 @@ async fn asvs_2_7_2_flows_expire_after_ten_minutes_and_the_order_holds_past_expi
 }
 
 #[tokio::test]
-async fn asvs_2_7_3_twenty_racing_exchanges_make_exactly_one_session() {
+async fn asvs_6_5_1_twenty_racing_exchanges_make_exactly_one_session() {
     let server = Server::start(&[]);
     let (p, code) = flow(&server, "race@example.com").await;
     let tries = (0..20).map(|_| server.exchange(&p.flow_id, &code, &p.verifier));
@@ -459,7 +459,7 @@ async fn asvs_2_7_3_twenty_racing_exchanges_make_exactly_one_session() {
 }
 
 #[tokio::test]
-async fn asvs_2_2_1_fifty_racing_wrong_codes_lock_the_flow_after_five() {
+async fn asvs_6_6_3_fifty_racing_wrong_codes_lock_the_flow_after_five() {
     let server = Server::start(&[]);
     let (p, code) = flow(&server, "lock@example.com").await;
     let wrong = if code.starts_with('2') {

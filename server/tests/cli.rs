@@ -71,7 +71,8 @@ async fn every_flag_is_also_an_env_var() {
             ("LATCHD_DEV", "true"),
             ("LATCHD_IDLE_TIMEOUT", "2h"),
             ("LATCHD_ABSOLUTE_LIFETIME", "1d"),
-            ("LATCHD_PUBLIC_URL", "https://latch.example/"),
+            // --dev takes only a loopback public URL.
+            ("LATCHD_PUBLIC_URL", "http://127.0.0.2:9/"),
             ("LATCHD_EMAIL_LINK_INTERVAL", "30s"),
         ],
     );
@@ -86,8 +87,7 @@ async fn every_flag_is_also_an_env_var() {
     server.request_link("ada@example.com", "L").await;
     let mail = server.mail_for("ada@example.com").await;
     assert!(
-        mail.link
-            .starts_with("https://latch.example/auth/open?flow="),
+        mail.link.starts_with("http://127.0.0.2:9/auth/open?flow="),
         "{}",
         mail.link
     );

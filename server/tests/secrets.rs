@@ -93,6 +93,8 @@ async fn no_secret_reaches_the_log_or_the_database() {
             .unwrap()
             .to_string_lossy()
             .starts_with("latchd.sqlite3")
+            // Files only: the admin socket is named after the database too.
+            && path.is_file()
         {
             db_files += 1;
             assert_absent(

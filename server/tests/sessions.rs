@@ -133,9 +133,11 @@ async fn the_list_puts_current_first_then_most_recently_active() {
             "last_active_at",
             "expires_at",
             "state",
-            "current"
+            "current",
+            "renamed_by_device"
         ])
     );
+    assert_eq!(first["renamed_by_device"], Value::Null);
     assert_eq!(first["ip"], "127.0.0.1");
     assert_eq!(first["device"], device("C"));
     assert_eq!(
@@ -305,7 +307,7 @@ async fn devices_are_renamed_by_id_or_current_and_only_within_the_account() {
 /// another account's token}: who is signed out, and what each one's next
 /// request reads.
 #[tokio::test]
-async fn asvs_3_3_4_the_four_sign_outs_sign_out_exactly_whom_they_say() {
+async fn asvs_7_5_2_the_four_sign_outs_sign_out_exactly_whom_they_say() {
     struct Case {
         op: &'static str,
         /// Expected reason for (actor A, A's other device B, account Y's device D); None = still signed in.
@@ -488,7 +490,7 @@ async fn the_cap_of_100_live_sessions_evicts_the_least_recently_active() {
 }
 
 #[tokio::test]
-async fn asvs_3_3_2_sessions_expire_when_idle_or_too_old() {
+async fn asvs_7_3_2_sessions_expire_when_idle_or_too_old() {
     let server = Server::start(&["--idle-timeout", "1h", "--absolute-lifetime", "3h"]);
     let [a, b] = server.sign_in_each(ADA, ["Busy", "Forgotten"]).await;
     let b_last_active = time(&find(&server, &b.token, &b.session_id).await["last_active_at"]);

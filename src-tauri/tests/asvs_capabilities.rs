@@ -1,7 +1,8 @@
 //! The window's privileges, read from the files Tauri reads: the
-//! capability grants exactly the commands the UI calls (ASVS 4.0.3 V4.1.3,
+//! capability grants exactly the commands the UI calls (ASVS 5.0 8.2.1,
+//! function-level access only with explicit permission; 4.0.3's 4.1.3,
 //! least privilege) and the CSP lets no script, style, frame or connection
-//! in from anywhere but the app itself (V14.4.3). No Tauri build needed:
+//! in from anywhere but the app itself (5.0 3.4.3; 4.0.3's 14.4.3). No Tauri build needed:
 //! these are parsed as text/JSON.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -77,7 +78,7 @@ fn shipped_ui_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn asvs_4_1_3_the_capability_grants_exactly_the_commands_the_ui_calls() {
+fn asvs_8_2_1_the_capability_grants_exactly_the_commands_the_ui_calls() {
     let capability = json("src-tauri/capabilities/main.json");
     assert_eq!(capability["windows"], serde_json::json!(["main"]));
     assert!(
@@ -169,7 +170,7 @@ fn asvs_4_1_3_the_capability_grants_exactly_the_commands_the_ui_calls() {
 }
 
 #[test]
-fn asvs_14_4_3_the_csp_admits_only_the_app_itself() {
+fn asvs_3_4_3_the_csp_admits_only_the_app_itself() {
     let conf = json("src-tauri/tauri.conf.json");
     let security = &conf["app"]["security"];
     let csp = security["csp"].as_object().expect("a CSP, as directives");

@@ -130,6 +130,15 @@ impl Latchd {
             .args(["--email-link-interval", "0"])
             .args(["--email-link-per-hour", "0"])
             .args(["--auth-requests-per-minute", "0"])
+            // Every soak account is @example.com and asked for from one IP:
+            // the per-domain, per-inbox total and cost caps would measure
+            // themselves, not the server.
+            .args(["--email-link-per-hour-total", "0"])
+            .args(["--mail-per-domain-per-hour", "0"])
+            .args(["--mail-per-hour", "0"])
+            // 200 clients from one address, each with its stream and its
+            // calls' connections: the per-IP cap would measure itself.
+            .args(["--max-connections-per-ip", "0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)

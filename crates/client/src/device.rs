@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use latch_protocol::{AppKind, Device, Platform, MAX_NAME_CHARS};
+use latch_protocol::{clean_name, AppKind, Device, Platform};
 use rand::RngCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ fn install_id(data_dir: &Path) -> std::io::Result<String> {
             return Ok(id.to_owned());
         }
     }
-    std::fs::create_dir_all(data_dir)?;
+    crate::private_fs::create_dir(data_dir)?;
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -73,13 +73,11 @@ pub fn default_name(host: &str) -> String {
     clip(short, "This computer")
 }
 
+/// What the server takes ([`clean_name`]): a host name or an os-release
+/// file with a tab, a bidi control or an overlong value would otherwise
+/// make every sign-in from this device fail.
 fn clip(s: &str, fallback: &str) -> String {
-    let clipped: String = s
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME_CHARS)
-        .collect();
+    let clipped = clean_name(s);
     if clipped.is_empty() {
         fallback.to_owned()
     } else {
@@ -179,5 +177,7 @@ mod tests {
         assert_eq!(default_name("ada-laptop.local"), "ada-laptop");
         assert_eq!(default_name(""), "This computer");
         assert_eq!(default_name(&"x".repeat(100)).len(), 64);
+        assert_eq!(default_name("ada\u{202E}pc\t2"), "adapc 2");
+        assert_eq!(default_name("\u{200B}"), "This computer");
     }
 }

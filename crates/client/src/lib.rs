@@ -9,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod link_intake;
 pub mod pkce;
+mod private_fs;
 pub mod secret_store;
 pub mod server_url;
 mod sse;

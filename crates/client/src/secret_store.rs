@@ -121,12 +121,12 @@ impl FileStore {
     fn write(&self, map: &BTreeMap<String, String>) -> Result<(), StoreError> {
         let io =
             |e: std::io::Error| StoreError(format!("can't write {}: {e}", self.path.display()));
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_fs::create_dir(dir).map_err(io)?;
         }
         let text = serde_json::to_string(map).map_err(|e| StoreError(e.to_string()))?;
         let tmp = self.path.with_extension("tmp");
-        write_private(&tmp, text.as_bytes()).map_err(io)?;
+        crate::private_fs::write_new(&tmp, text.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 
@@ -145,26 +145,6 @@ impl FileStore {
         }
         self.write(&map)
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    // The per-user app data directory is already private to the user on Windows.
-    std::fs::write(path, bytes)
 }
 
 impl SecretStore for FileStore {

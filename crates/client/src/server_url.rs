@@ -1,5 +1,8 @@
-//! The account server's address. Plain `http://` only to a loopback address
-//! (SECURITY.md); anything else must be `https://`.
+//! The account server's address. Plain `http://` only to a loopback IP
+//! literal, 127.0.0.0/8 or [::1] (SECURITY.md); anything else must be
+//! `https://`. Not to the name `localhost` (RFC 8252 §8.3): a name is
+//! resolved, and a resolver or hosts file that maps it elsewhere would carry
+//! the session token in the clear.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -32,10 +35,17 @@ impl ServerUrl {
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
+            "http" if is_localhost(&url) => {
+                return Err(ClientError::InvalidServer(format!(
+                    "Use http://127.0.0.1{port} instead of localhost: Latch talks plain http:// only to a loopback address written as one (127.0.0.1 or [::1]), never to a name.",
+                    port = url.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )))
+            }
             "http" => {
-                return Err(ClientError::InvalidServer(
-                    "Latch talks plain http:// only to this computer (127.0.0.1 or localhost). Use https:// for other servers.".into(),
-                ))
+                let host = url.host_str().unwrap_or_default().to_owned();
+                return Err(ClientError::InvalidServer(format!(
+                    "Use https://{host} instead: plain http:// would send your sign-in unencrypted. Latch allows http:// only to this computer (127.0.0.1 or [::1])."
+                )))
             }
             other => {
                 return Err(ClientError::InvalidServer(format!("Use an https:// address, not {other}://")));
@@ -78,13 +88,35 @@ impl ServerUrl {
     }
 }
 
+/// A loopback IP literal: 127.0.0.0/8 or [::1]. Never a name.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+        Some(Host::Domain(_)) | None => false,
     }
+}
+
+fn is_localhost(url: &Url) -> bool {
+    matches!(url.host(), Some(Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"))
+}
+
+/// A server address saved by a version that allowed `http://localhost`:
+/// the same server at `http://127.0.0.1` (same port and path), which this
+/// version accepts. Anything else comes back as it was.
+pub fn migrate_localhost(saved: &str) -> String {
+    let Ok(mut url) = Url::parse(saved.trim()) else {
+        return saved.to_owned();
+    };
+    if url.scheme() != "http"
+        || !matches!(url.host(), Some(Host::Domain(d)) if d.eq_ignore_ascii_case("localhost"))
+    {
+        return saved.to_owned();
+    }
+    if url.set_host(Some("127.0.0.1")).is_err() {
+        return saved.to_owned();
+    }
+    url.to_string()
 }
 
 impl fmt::Debug for ServerUrl {
@@ -109,7 +141,6 @@ mod tests {
             "https://accounts.example.com",
             "accounts.example.com",
             "http://127.0.0.1:8787",
-            "http://localhost:8787/",
             "http://[::1]:8787",
             "http://127.8.9.1",
             "https://x.example/base",
@@ -123,6 +154,10 @@ mod tests {
             "ftp://x.example",
             "https://u:p@x.example",
             "http://localhost.evil.com",
+            "http://localhost:8787/",
+            "http://LOCALHOST",
+            "http://app.localhost:8787",
+            "http://[::ffff:127.0.0.1]:8787",
             "not a url at all",
         ] {
             assert!(
@@ -130,6 +165,44 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn refusals_say_what_to_write_instead() {
+        let message = |input| match ServerUrl::parse(input) {
+            Err(ClientError::InvalidServer(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let m = message("http://example.com");
+        assert!(m.starts_with("Use https://example.com instead"), "{m}");
+        assert!(m.contains("unencrypted"), "{m}");
+        let m = message("http://localhost:8787");
+        assert!(
+            m.starts_with("Use http://127.0.0.1:8787 instead of localhost"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_saved_localhost_address_moves_to_127_0_0_1() {
+        assert_eq!(
+            migrate_localhost("http://localhost:8787/"),
+            "http://127.0.0.1:8787/"
+        );
+        assert_eq!(
+            migrate_localhost("http://LocalHost:9/base/"),
+            "http://127.0.0.1:9/base/"
+        );
+        for kept in [
+            "http://127.0.0.1:8787/",
+            "https://localhost:8787/",
+            "https://accounts.example.com/",
+            "http://localhost.evil.com/",
+            "not a url",
+        ] {
+            assert_eq!(migrate_localhost(kept), kept);
+        }
+        assert!(ServerUrl::parse(&migrate_localhost("http://localhost:8787/")).is_ok());
     }
 
     #[test]

@@ -106,6 +106,9 @@ where
         RevocationReason::Evicted => {
             "Signed out because this account signed in on more than 100 devices; the least recently used goes first.".to_owned()
         }
+        RevocationReason::Admin => {
+            format!("Signed out by the server's administrator {when}")
+        }
         // A reason from a newer server.
         RevocationReason::Unknown(_) => "Signed out by the server".to_owned(),
     }
@@ -170,6 +173,7 @@ mod tests {
             expires_at: t(expires),
             state,
             current,
+            renamed_by_device: None,
         }
     }
 
@@ -315,11 +319,15 @@ mod tests {
         // A reason this version doesn't know yet, from a newer server.
         assert_eq!(
             msg(rev(
-                RevocationReason::Unknown("admin".into()),
+                RevocationReason::Unknown("quarantined".into()),
                 Some("Console"),
                 "2026-11-27T08:13:00Z"
             )),
             "Signed out by the server"
+        );
+        assert_eq!(
+            msg(rev(RevocationReason::Admin, None, "2026-11-27T08:13:00Z")),
+            "Signed out by the server's administrator at 09:13"
         );
         // Midnight boundary in the local zone: 23:30 UTC is 00:30 the next day at +01:00.
         let late = Revocation {

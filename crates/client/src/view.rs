@@ -64,6 +64,8 @@ pub struct SessionView {
     pub current: bool,
     /// When to say "Expires in …": None when not worth saying.
     pub expiry: Option<Expiry>,
+    /// The device that renamed this one, when another did ("renamed from Pixel 8").
+    pub renamed_by_device: Option<String>,
 }
 
 impl SessionView {
@@ -82,6 +84,7 @@ impl SessionView {
             state: session.state,
             current: session.current,
             expiry: expiry_of(session, lifetimes, now),
+            renamed_by_device: session.renamed_by_device.clone(),
         }
     }
 }

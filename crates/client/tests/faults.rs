@@ -347,6 +347,58 @@ async fn launch_with(
     (client, store)
 }
 
+/// Item 9 of issue 15: the fallback file never inherits the mode of a temp
+/// file left beside it (a crash, or someone else's planted 0666 file), and
+/// the data dir the client creates is the user's alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_credentials_file_never_inherits_a_leftover_temp_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let server = Latchd::start(&[]);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("Latch");
+    std::fs::create_dir(&dir).unwrap();
+    let plant = || {
+        let leftover = dir.join("credentials.tmp");
+        std::fs::write(&leftover, "left by a crash").unwrap();
+        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o666)).unwrap();
+        leftover
+    };
+    let file = dir.join("credentials.json");
+    // One write through the temp file must not come out with its 0666.
+    let leftover = plant();
+    FileStore::new(file.clone())
+        .set("session_token", "x")
+        .unwrap();
+    assert_eq!(mode(&file), 0o600, "one write over a leftover temp file");
+    assert!(!leftover.exists(), "the leftover is replaced, not kept");
+    std::fs::remove_file(&file).unwrap();
+
+    // And as the desktop uses it, against latchd.
+    let leftover = plant();
+    let os = Arc::new(Flaky::default());
+    os.broken.store(true, Ordering::SeqCst);
+    let (client, store) = launch_with(&server, &dir, &os).await;
+    assert!(matches!(store.kind(), StoreKind::File { .. }));
+    assert_eq!(mode(&file), 0o600, "start-up's first writes");
+    assert!(!leftover.exists());
+    client.request_link("ada@example.com").await.unwrap();
+    let mail = server.mail_for("ada@example.com").await;
+    client.open_deep_link(&mail.deep_link()).await.unwrap();
+    assert_token_in_private_file(&dir);
+
+    // A data dir the client creates itself: 0700, and so are its parents.
+    let fresh = root.path().join("new").join("Latch");
+    let (client, _) = launch_with(&server, &fresh, &os).await;
+    client.request_link("grace@example.com").await.unwrap();
+    let mail = server.mail_for("grace@example.com").await;
+    client.open_deep_link(&mail.deep_link()).await.unwrap();
+    assert_token_in_private_file(&fresh);
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&root.path().join("new")), 0o700);
+}
+
 #[tokio::test]
 async fn the_credential_store_failing_mid_session_falls_back_to_the_file_and_loses_nothing() {
     let server = Latchd::start(&[]);

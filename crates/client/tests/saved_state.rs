@@ -258,3 +258,73 @@ async fn a_refused_link_reaches_the_window_even_before_it_connects() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Item 9 of issue 15: `http://localhost` is no longer accepted (RFC 8252
+/// §8.3), so a saved one moves to `http://127.0.0.1` on the same port,
+/// keeping the session; and the file is 0600.
+#[tokio::test]
+async fn a_saved_localhost_server_moves_to_127_0_0_1_and_stays_signed_in() {
+    let server = Latchd::start(&[]);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let a = signed_in_device(&server, "Work laptop", "ada@example.com").await;
+    let id = session_id(&a.client);
+    let state = a.dir.path().join("client-state.json");
+    let Device { client, store, dir } = a;
+    drop(client);
+    let by_name = server.base.replace("127.0.0.1", "localhost") + "/";
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        saved["accounts"][0]["server"],
+        json!(server.base.clone() + "/")
+    );
+    saved["accounts"][0]["server"] = json!(by_name);
+    std::fs::write(&state, saved.to_string()).unwrap();
+
+    // No server configured: it can only come from the file.
+    let mut config = ClientConfig::new(dir.path().to_path_buf());
+    config.backoff_cap = Duration::from_millis(300);
+    let identity = DeviceIdentity::detect(dir.path(), "0.1.0-test").unwrap();
+    let client = LatchClient::new(config, identity, store.clone());
+    client.start().await;
+    assert_eq!(client.server().unwrap().as_str(), server.base.clone() + "/");
+    assert_eq!(
+        session_id(&client),
+        id,
+        "the same session, not a new sign-in"
+    );
+    assert_eq!(client.list_sessions().await.sessions.len(), 1);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        saved["accounts"][0]["server"],
+        json!(server.base.clone() + "/"),
+        "saved the new way"
+    );
+    // And typing it in is refused, saying what to write instead.
+    let refused = client.set_server(&by_name).await.unwrap_err().to_string();
+    assert!(refused.contains("http://127.0.0.1:"), "{refused}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn client_state_json_is_0600_even_over_a_leftover_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let server = Latchd::start(&[]);
+    let a = signed_in_device(&server, "Work laptop", "ada@example.com").await;
+    let state = a.dir.path().join("client-state.json");
+    assert_eq!(mode(&state), 0o600);
+    let leftover = a.dir.path().join("client-state.tmp");
+    std::fs::write(&leftover, "{}").unwrap();
+    std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+    a.client.rename_account("Ada L").await.unwrap();
+    assert_eq!(
+        mode(&state),
+        0o600,
+        "rewritten 0600, not with the leftover's mode"
+    );
+}

@@ -1,8 +1,8 @@
 //! The device a flow starts from and a session belongs to, and the name rules.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+
+use crate::name::{normalize_name, NameError};
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,42 +70,12 @@ impl AppKind {
     }
 }
 
-/// Most characters a device name, display name or version may have.
-pub const MAX_NAME_CHARS: usize = 64;
-
-/// Why a name or version was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameError {
-    Empty,
-    TooLong,
-}
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("must not be empty"),
-            Self::TooLong => write!(f, "must be at most {MAX_NAME_CHARS} characters"),
-        }
-    }
-}
-
-/// Trims a name and checks it holds 1–64 characters.
-pub fn normalize_name(raw: &str) -> Result<String, NameError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(NameError::Empty);
-    }
-    if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(NameError::TooLong);
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// The device a flow was started from and a session belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
-    /// Trimmed, then 1–64 characters.
+    /// One line of visible text, then 1–64 characters (the name rule of
+    /// `docs/protocol.md`, [`normalize_name`]), as are both versions.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     pub platform: Platform,
@@ -117,18 +87,11 @@ pub struct Device {
 }
 
 impl Device {
-    /// The same device with its name trimmed, or which field is wrong and why.
+    /// The same device with its name and versions normalized
+    /// ([`normalize_name`]), or which field is wrong and why.
     pub fn normalized(&self) -> Result<Device, (&'static str, NameError)> {
         let name = normalize_name(&self.name).map_err(|e| ("device.name", e))?;
-        let version = |field: &'static str, v: &str| {
-            if v.is_empty() {
-                Err((field, NameError::Empty))
-            } else if v.chars().count() > MAX_NAME_CHARS {
-                Err((field, NameError::TooLong))
-            } else {
-                Ok(v.to_owned())
-            }
-        };
+        let version = |field: &'static str, v: &str| normalize_name(v).map_err(|e| (field, e));
         Ok(Device {
             name,
             platform: self.platform,

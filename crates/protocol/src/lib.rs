@@ -30,6 +30,7 @@ mod email;
 mod error;
 mod event;
 mod ids;
+mod name;
 #[cfg(feature = "openapi")]
 mod schema;
 mod server;
@@ -43,6 +44,7 @@ pub use email::{normalize_email, EmailError, MAX_EMAIL_LEN};
 pub use error::*;
 pub use event::*;
 pub use ids::*;
+pub use name::{clean_name, normalize_name, NameError, MAX_NAME_CHARS};
 pub use server::*;
 pub use session::*;
 

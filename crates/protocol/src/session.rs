@@ -45,6 +45,12 @@ pub struct Session {
     pub state: SessionState,
     /// True only for the session whose token made the call (or owns the stream).
     pub current: bool,
+    /// The device name of the session that last renamed this one, as it was
+    /// then, when that was another session; null when the device named
+    /// itself (a self-rename clears it) or was never renamed. Added after v1:
+    /// absent from an older server's answers.
+    #[serde(default)]
+    pub renamed_by_device: Option<String>,
 }
 
 /// `GET /v1/sessions`.
@@ -94,6 +100,8 @@ pub enum RevocationReason {
     ExpiredAbsolute,
     /// Over the cap of live sessions; the least recently active goes.
     Evicted,
+    /// The server's operator ended it (`latchd admin revoke`).
+    Admin,
     /// A reason this version doesn't know (a newer server's), kept as sent
     /// and written back as it came. latchd never sends one.
     #[serde(untagged)]
@@ -102,7 +110,7 @@ pub enum RevocationReason {
 
 impl RevocationReason {
     /// Every reason this version knows (not `Unknown`).
-    pub const ALL: [RevocationReason; 7] = [
+    pub const ALL: [RevocationReason; 8] = [
         Self::LoggedOut,
         Self::Terminated,
         Self::LoggedOutOthers,
@@ -110,6 +118,7 @@ impl RevocationReason {
         Self::ExpiredIdle,
         Self::ExpiredAbsolute,
         Self::Evicted,
+        Self::Admin,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -121,6 +130,7 @@ impl RevocationReason {
             Self::ExpiredIdle => "expired_idle",
             Self::ExpiredAbsolute => "expired_absolute",
             Self::Evicted => "evicted",
+            Self::Admin => "admin",
             Self::Unknown(name) => name,
         }
     }
@@ -141,7 +151,7 @@ string_enum_schema!(RevocationReason);
 pub struct Revocation {
     pub reason: RevocationReason,
     /// The device name of the session that did it (its own for `logged_out`);
-    /// null for expiry and eviction.
+    /// null for expiry, eviction and `admin`.
     pub by_device: Option<String>,
     pub at: DateTime<Utc>,
 }

@@ -35,6 +35,7 @@ fn session() -> Session {
         expires_at: t(1_701_209_660),
         state: SessionState::Active,
         current: true,
+        renamed_by_device: None,
     }
 }
 
@@ -56,7 +57,8 @@ fn device_json() -> serde_json::Value {
 fn session_json() -> serde_json::Value {
     json!({"id": "ses_1", "device": device_json(), "ip": "127.0.0.1",
            "created_at": "2023-11-14T22:13:20Z", "last_active_at": "2023-11-14T22:14:20Z",
-           "expires_at": "2023-11-28T22:14:20Z", "state": "active", "current": true})
+           "expires_at": "2023-11-28T22:14:20Z", "state": "active", "current": true,
+           "renamed_by_device": null})
 }
 
 fn account_json() -> serde_json::Value {
@@ -148,6 +150,33 @@ fn device_names_are_trimmed_and_bounded() {
     let mut v = device();
     v.os_version = String::new();
     assert_eq!(v.normalized().unwrap_err().0, "device.os_version");
+}
+
+#[test]
+fn every_reported_name_follows_the_name_rule() {
+    let mut d = device();
+    d.name = "Laptop\nClick https://evil.example".into();
+    assert_eq!(
+        d.normalized().unwrap_err(),
+        ("device.name", NameError::Control('\n'))
+    );
+    let mut v = device();
+    v.os_version = "Debian\u{202E}21".into();
+    assert_eq!(
+        v.normalized().unwrap_err(),
+        ("device.os_version", NameError::Invisible('\u{202E}'))
+    );
+    let mut a = device();
+    a.app_version = "0.1.0\r\n".into();
+    assert_eq!(a.normalized().unwrap_err().0, "device.app_version");
+    let mut ok = device();
+    ok.name = "👩\u{200D}💻  Laptop".into();
+    ok.os_version = " Debian   12 ".into();
+    let n = ok.normalized().unwrap();
+    assert_eq!(
+        (n.name.as_str(), n.os_version.as_str()),
+        ("👩\u{200D}💻 Laptop", "Debian 12")
+    );
 }
 
 #[test]
@@ -244,7 +273,8 @@ fn revocation_reasons_and_error_codes_have_their_wire_names() {
             "logged_out_everywhere",
             "expired_idle",
             "expired_absolute",
-            "evicted"
+            "evicted",
+            "admin"
         ]
     );
     let codes = [
@@ -462,6 +492,7 @@ fn the_all_lists_are_complete() {
         expires_at: t(0),
         state: SessionState::Active,
         current: false,
+        renamed_by_device: None,
     };
     let revoked = SessionRevoked {
         session_id: SessionId("ses_1".into()),
@@ -494,7 +525,8 @@ fn the_all_lists_are_complete() {
             | RevocationReason::LoggedOutEverywhere
             | RevocationReason::ExpiredIdle
             | RevocationReason::ExpiredAbsolute
-            | RevocationReason::Evicted => {}
+            | RevocationReason::Evicted
+            | RevocationReason::Admin => {}
             RevocationReason::Unknown(_) => panic!("Unknown in ALL"),
         }
     }
@@ -518,35 +550,43 @@ fn the_all_lists_are_complete() {
     }
 }
 
-/// A newer server's reason (`admin`, say) parses, and goes back out as it came.
+/// A newer server's reason (`quarantined`, say; `admin` was one until this version knew it) parses, and goes back out as it came.
 #[test]
 fn an_unknown_revocation_reason_parses_and_round_trips() {
     let body: ErrorBody = serde_json::from_value(json!({
         "error": "session_revoked",
-        "message": "Signed out by an administrator.",
-        "reason": "admin",
+        "message": "Quarantined.",
+        "reason": "quarantined",
         "by_device": null,
         "at": "2026-01-01T00:00:00Z",
         "new_field": 1
     }))
     .unwrap();
     let revocation = body.revocation.clone().unwrap();
-    assert_eq!(revocation.reason, RevocationReason::Unknown("admin".into()));
-    assert_eq!(revocation.reason.as_str(), "admin");
-    assert_eq!(RevocationReason::parse("admin"), None);
+    assert_eq!(
+        revocation.reason,
+        RevocationReason::Unknown("quarantined".into())
+    );
+    assert_eq!(revocation.reason.as_str(), "quarantined");
+    assert_eq!(RevocationReason::parse("quarantined"), None);
     assert_eq!(
         serde_json::to_value(&revocation.reason).unwrap(),
-        json!("admin")
+        json!("quarantined")
     );
     let event = Event::parse(
         Event::SESSION_REVOKED,
-        r#"{"session_id":"ses_1","reason":"admin","by_device":null,"at":"2026-01-01T00:00:00Z"}"#,
+        r#"{"session_id":"ses_1","reason":"quarantined","by_device":null,"at":"2026-01-01T00:00:00Z"}"#,
     )
     .unwrap();
     assert!(
-        matches!(&event, Event::SessionRevoked(r) if r.revocation.reason == RevocationReason::Unknown("admin".into()))
+        matches!(&event, Event::SessionRevoked(r) if r.revocation.reason == RevocationReason::Unknown("quarantined".into()))
     );
-    assert_eq!(event.data()["reason"], json!("admin"));
+    assert_eq!(event.data()["reason"], json!("quarantined"));
+    // `admin` is known now.
+    assert_eq!(
+        serde_json::from_value::<RevocationReason>(json!("admin")).unwrap(),
+        RevocationReason::Admin
+    );
 }
 
 /// A newer server's error code (`step_up_required`, say) parses, and goes
@@ -567,4 +607,19 @@ fn an_unknown_error_code_parses_and_round_trips() {
     );
     // Not a string at all is still an error.
     assert!(serde_json::from_value::<ErrorCode>(json!(7)).is_err());
+}
+
+/// `renamed_by_device` came after v1: an older server's session has none.
+#[test]
+fn a_session_without_renamed_by_device_parses_as_never_renamed() {
+    let mut older = session_json();
+    older.as_object_mut().unwrap().remove("renamed_by_device");
+    let parsed: Session = serde_json::from_value(older).unwrap();
+    assert_eq!(parsed, session());
+    let mut renamed = session();
+    renamed.renamed_by_device = Some("Pixel 8".into());
+    assert_eq!(
+        serde_json::to_value(&renamed).unwrap()["renamed_by_device"],
+        json!("Pixel 8")
+    );
 }

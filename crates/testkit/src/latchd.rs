@@ -12,7 +12,8 @@ use crate::pkce::{challenge, new_verifier};
 use crate::process::{latchd_binary, spawn};
 
 /// A latchd process with its own database, `--dev` unless started without,
-/// and the limits off unless `extra` (or the environment) sets them.
+/// and the limits (and the per-IP connection cap) off unless `extra` (or
+/// the environment) sets them.
 pub struct Latchd {
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -49,7 +50,13 @@ impl Latchd {
         for (flag, off) in [
             ("--email-link-interval", "0"),
             ("--email-link-per-hour", "0"),
+            ("--email-link-per-hour-total", "0"),
+            ("--mail-per-domain-per-hour", "0"),
+            ("--mail-per-hour", "0"),
             ("--auth-requests-per-minute", "0"),
+            // Every test client is 127.0.0.1: the per-IP connection cap
+            // is tested where it is the subject (server/tests/edge.rs).
+            ("--max-connections-per-ip", "0"),
         ] {
             let env_name = format!(
                 "LATCHD_{}",
@@ -132,6 +139,22 @@ impl Latchd {
     /// The database file (unless `--database` was passed).
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("latchd.sqlite3")
+    }
+
+    /// Ends a session in the database file itself, where this server's
+    /// event hub doesn't hear it (as another process writing the file
+    /// would): what a stream's own checks must catch.
+    pub fn revoke_in_database(&self, session_id: &str, by_device: &str) {
+        let db = rusqlite::Connection::open(self.database()).unwrap();
+        let revoked = db
+            .execute(
+                "UPDATE sessions SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+                 revoked_reason = 'terminated', revoked_by_device = ?2
+                 WHERE id = ?1 AND revoked_at IS NULL",
+                [session_id, by_device],
+            )
+            .unwrap();
+        assert_eq!(revoked, 1, "no live session {session_id}");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,14 +9,13 @@ use latch_protocol::{
 };
 
 use super::{ClientIp, Json, SignInErrors};
-use crate::clock::{duration_ms, to_datetime, Millis};
+use crate::clock::{duration_ms, to_datetime};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::retry_after_s;
 use crate::mail::SignInMail;
 use crate::state::AppState;
+use crate::store::{FlowRequest, SendLimit, SendLimits};
 use crate::{secrets, store};
-
-const HOUR_MS: Millis = 3_600_000;
 
 #[utoipa::path(get, path = "/v1/server", tag = "server",
     responses((status = 200, description = "Server version and session lifetimes", body = ServerInfo)))]
@@ -36,6 +35,7 @@ pub async fn server_info(State(app): State<AppState>) -> axum::Json<ServerInfo> 
     ))]
 pub async fn email_link(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(request): Json<EmailLinkRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let email =
@@ -54,35 +54,44 @@ pub async fn email_link(
         .map_err(|(field, e)| ApiError::invalid(format!("{field} {e}")))?;
 
     let interval_ms = duration_ms(app.config.email_link_interval);
-    let per_hour = app.config.email_link_per_hour as usize;
+    let limits = SendLimits {
+        interval_ms,
+        per_hour: app.config.email_link_per_hour,
+        per_hour_total: app.config.email_link_per_hour_total,
+        per_domain_per_hour: app.config.mail_per_domain_per_hour,
+        mail_per_hour: app.config.mail_per_hour,
+    };
     let now = app.now_ms();
     let flow = {
         let email = email.clone();
         let device = device.clone();
         app.db
             .write(move |store| {
-                let since = now - HOUR_MS.max(interval_ms);
-                // Refused requests make no flow, so they don't count.
-                let times = store.recent_flow_times(&email, since)?;
-                let mut wait_ms: Millis = 0;
-                if let Some(&last) = times.last().filter(|_| interval_ms > 0) {
-                    wait_ms = wait_ms.max(last + interval_ms - now);
-                }
-                if per_hour > 0 {
-                    let in_hour: Vec<Millis> =
-                        times.into_iter().filter(|&t| t > now - HOUR_MS).collect();
-                    if in_hour.len() >= per_hour {
-                        wait_ms = wait_ms.max(in_hour[in_hour.len() - per_hour] + HOUR_MS - now);
-                    }
-                }
-                if wait_ms > 0 {
-                    return Err(ApiError::RateLimited {
-                        retry_after_s: retry_after_s(wait_ms),
-                    });
-                }
-                store::create_flow(store, &email, &request.code_challenge, &device, now)
+                let request = FlowRequest {
+                    email: &email,
+                    code_challenge: &request.code_challenge,
+                    device: &device,
+                    ip,
+                };
+                store::start_flow(store, &request, &limits, now)
             })
             .await?
+    };
+    let flow = match flow {
+        Ok(flow) => flow,
+        Err(refused) => {
+            if refused.limits.contains(&SendLimit::MailPerHour) {
+                tracing::warn!(
+                    cap = limits.mail_per_hour,
+                    "--mail-per-hour reached: refusing sign-in links until the hour's oldest mail ages out"
+                );
+            }
+            let limits: Vec<&str> = refused.limits.iter().map(|l| l.as_str()).collect();
+            tracing::info!(email = %app.tag(&email), limits = ?limits, "sign-in link refused");
+            return Err(ApiError::RateLimited {
+                retry_after_s: retry_after_s(refused.wait_ms),
+            });
+        }
     };
     tracing::info!(email = %app.tag(&email), flow = %app.tag(&flow.id), "sign-in link requested");
     app.mailer.send(SignInMail {
@@ -90,6 +99,8 @@ pub async fn email_link(
         flow_id: flow.id.clone(),
         code: flow.code,
         device,
+        ip,
+        requested_at: now,
     });
     let response = EmailLinkResponse {
         flow_id: FlowId(flow.id),

@@ -30,7 +30,7 @@ pub async fn get(
     request_body = UpdateAccountRequest,
     responses(
         (status = 200, description = "The renamed account", body = Account),
-        (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
+        (status = 400, description = "invalid_request: a name that breaks the name rule (empty, over 64 characters, a control, invisible or text-direction character)", body = ErrorBody),
         SignedInErrors,
         TooLarge,
     ))]

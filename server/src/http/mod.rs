@@ -1,10 +1,10 @@
 //! The HTTP surface: one module per resource, the extractors they share, and
 //! the router with its layers.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,8 @@ mod open;
 pub mod openapi;
 mod sessions;
 mod stream;
+
+pub(crate) use stream::shutdown_signalled;
 
 /// Declares a set of error answers for the OpenAPI description (the enums
 /// are only described, never built): each variant one status, its
@@ -91,9 +93,16 @@ pub fn router(state: AppState) -> Router {
             .route("/dev/mailbox.json", get(dev::mailbox_json))
             .route("/dev/clock", post(dev::clock));
     }
-    app.fallback(not_found)
+    app = app
+        .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    if state.config.dev {
+        // Outside the routes, so an unknown path on a foreign Host gets
+        // the same 400 as a known one.
+        app = app.layer(middleware::from_fn(dev::loopback_host_only));
+    }
+    app
         .layer(
             // Spans name the path only: a query string (the code of
             // /auth/open) never reaches a log.
@@ -120,7 +129,10 @@ async fn limit_auth_per_ip(
     }
 }
 
-/// The peer's address, as the session's `ip`.
+/// The client's address: the per-IP limits, the session's `ip` and the
+/// sign-in mail all read this, never the socket. The connection layer
+/// (`serve.rs`) put it on the request: the peer, or the client a trusted
+/// proxy forwarded for (`proxy::client_ip`).
 pub struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
@@ -129,9 +141,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| ClientIp(addr.ip().to_canonical()))
-            .ok_or_else(|| ApiError::Internal("no peer address".into()))
+            .get::<crate::proxy::ClientAddress>()
+            .map(|client| ClientIp(client.ip))
+            .ok_or_else(|| ApiError::Internal("no client address on the request".into()))
     }
 }
 

@@ -81,8 +81,8 @@ fn target(store: &mut dyn Store, me: &SessionRow, id: &str) -> ApiResult<Session
     params(("id" = String, Path, description = "A session id, or `current`")),
     request_body = RenameSessionRequest,
     responses(
-        (status = 200, description = "The renamed session", body = Session),
-        (status = 400, description = "invalid_request: name empty or over 64 characters", body = ErrorBody),
+        (status = 200, description = "The renamed session; `renamed_by_device` names the caller's device when it renamed another", body = Session),
+        (status = 400, description = "invalid_request: a name that breaks the name rule (empty, over 64 characters, a control, invisible or text-direction character)", body = ErrorBody),
         (status = 404, description = "not_found: not a live session of this account", body = ErrorBody),
         SignedInErrors,
         TooLarge,
@@ -99,7 +99,7 @@ pub async fn rename(
     let (renamed, is_me) = app
         .as_session(token, true, move |store, me, now| {
             let target = target(store, me, &id)?;
-            let renamed = store::rename_session(store, &target, &name, &lifetimes, now)?;
+            let renamed = store::rename_session(store, &target, me, &name, &lifetimes, now)?;
             Ok((renamed, target.id == me.id))
         })
         .await?;

@@ -7,19 +7,21 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::IntoResponse;
 use futures::Stream;
 use latch_protocol::Event;
 use tokio::sync::{broadcast, watch};
 
 use super::{Bearer, SignedInErrors};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::hub::StoredEvent;
 use crate::state::AppState;
 
 /// How often a quiet stream sends a comment line (clients reconnect after 45 s
-/// of silence).
+/// of silence). Each one is sent only after the stream's session is checked
+/// again, so a session that ended without its stream hearing it (an event
+/// lost, a change made outside this server) ends its stream by then.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[utoipa::path(get, path = "/v1/events", tag = "events", security(("bearer" = [])),
@@ -38,7 +40,7 @@ pub async fn events(
     // published under the same database lock, so a revocation committed
     // after this check is in `live`, and one committed before fails it.
     let (me, live) = app
-        .as_session(token, false, move |_, me, _| {
+        .as_session(token.clone(), false, move |_, me, _| {
             Ok((me.clone(), hub.subscribe(&me.account_id)))
         })
         .await?;
@@ -51,6 +53,7 @@ pub async fn events(
         StreamStart {
             account_id: me.account_id,
             session_id: me.id,
+            token,
             last_event_id,
             live,
         },
@@ -62,6 +65,8 @@ pub async fn events(
 struct StreamStart {
     account_id: String,
     session_id: String,
+    /// Its bearer token, to check the session again at each keep-alive.
+    token: String,
     /// The `Last-Event-ID` header as sent, if any.
     last_event_id: Option<String>,
     /// Subscribed in the transaction that authenticated the session, so a
@@ -70,8 +75,9 @@ struct StreamStart {
 }
 
 /// Opens the stream: replays what the client missed (or tells it to resync),
-/// then follows the hub until the client goes, the server stops, or this
-/// stream's own session is revoked — after it has been told why.
+/// then follows the hub until the client goes, the server stops, this
+/// stream's own session is revoked (after it has been told why), the stream
+/// falls behind (after `resync`), or a keep-alive finds its session gone.
 ///
 /// The stream is polled by the connection itself: no task of its own and no
 /// channel between them. With 10,000 streams held open, a spawned task and
@@ -110,12 +116,19 @@ async fn open_stream(
         account_id: start.account_id,
         floor,
         ended: false,
+        app: app.clone(),
+        token: start.token,
+        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
     };
     let frames = futures::stream::unfold(follow, |mut follow| async move {
         let frame = follow.next_frame().await?;
+        follow
+            .keep_alive
+            .as_mut()
+            .reset(tokio::time::Instant::now() + KEEP_ALIVE);
         Some((Ok(frame), follow))
     });
-    Ok(Sse::new(frames).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(frames))
 }
 
 /// One stream's state between frames.
@@ -130,8 +143,14 @@ struct Follow {
     account_id: String,
     /// The id of the last event sent (or replayed up to).
     floor: i64,
-    /// This stream's own revocation has been sent.
+    /// This stream's own revocation, or a `resync` after falling behind,
+    /// has been sent: nothing more is.
     ended: bool,
+    app: AppState,
+    /// The session's bearer token, checked again at each keep-alive.
+    token: String,
+    /// When a quiet stream next sends a keep-alive comment.
+    keep_alive: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Follow {
@@ -155,6 +174,12 @@ impl Follow {
         loop {
             tokio::select! {
                 _ = shutdown_signalled(&mut self.shutdown) => return None,
+                () = self.keep_alive.as_mut() => {
+                    if !self.session_still_live().await {
+                        return None;
+                    }
+                    return Some(SseEvent::default().comment(""));
+                }
                 received = self.live.recv() => match received {
                     Ok(event) => {
                         if event.account_id != self.account_id || event.id <= self.floor {
@@ -164,11 +189,35 @@ impl Follow {
                         return Some(self.frame(&event));
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Too slow to follow: the client refetches.
+                        // Too slow to follow: what it missed may have been
+                        // its own revocation, so it is told to refetch and
+                        // the stream ends. Reconnecting checks the session.
+                        self.ended = true;
                         return Some(SseEvent::default().event(Event::RESYNC).data("{}"));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
+            }
+        }
+    }
+
+    /// Whether the stream's session is still live. Only a refusal ends the
+    /// stream: a database that can't answer now is asked again at the next
+    /// keep-alive, not a reason to drop every stream at once.
+    async fn session_still_live(&self) -> bool {
+        match self
+            .app
+            .as_session(self.token.clone(), false, |_, _, _| Ok(()))
+            .await
+        {
+            Ok(()) => true,
+            Err(ApiError::Unauthenticated | ApiError::SessionRevoked(_)) => {
+                tracing::debug!(session = %self.app.tag(&self.own), "event stream's session ended; closing it");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "can't check an event stream's session; keeping it open");
+                true
             }
         }
     }
@@ -189,7 +238,7 @@ impl Follow {
     }
 }
 
-async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
             // The server is gone without saying so: nothing more will come.

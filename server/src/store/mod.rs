@@ -20,12 +20,14 @@ pub use accounts::{account, account_for_email, rename_account, AccountRow, Accou
 pub use events::EventLog;
 pub use events::EVENT_RETENTION_MS;
 pub use flows::{
-    create_flow, exchange, Exchanged, FlowRow, Flows, NewFlow, FLOW_LIFETIME_MS, MAX_FAILED_TRIES,
+    exchange, start_flow, Counted, Exchanged, FlowRequest, FlowRow, Flows, NewFlow, SendLimit,
+    SendLimits, SendRefused, FLOW_LIFETIME_MS, KNOWN_REQUESTER_MS, MAX_FAILED_TRIES,
+    MAX_OPEN_FLOWS,
 };
 pub use session_list::{session_list, session_list_json};
 pub use sessions::{
-    authenticate, create_session, heartbeat, refresh, rename_session, revoke, Lifetimes,
-    SessionRow, Sessions, HISTORY_MS, IDLE_AFTER_MS, MAX_LIVE_SESSIONS,
+    admin_revoke, authenticate, create_session, heartbeat, refresh, rename_session, revoke,
+    AdminScope, Lifetimes, SessionRow, Sessions, HISTORY_MS, IDLE_AFTER_MS, MAX_LIVE_SESSIONS,
 };
 
 use crate::clock::Millis;

@@ -94,7 +94,7 @@ impl serde::Serialize for SessionView<'_> {
         let row = self.row;
         let expires_at = self.lifetimes.expiry(row.created_at, row.last_active_at).0;
         // Session's fields, in its declaration order.
-        let mut s = serializer.serialize_struct("Session", 8)?;
+        let mut s = serializer.serialize_struct("Session", 9)?;
         s.serialize_field("id", &row.id)?;
         s.serialize_field("device", &row.device)?;
         s.serialize_field("ip", &row.ip)?;
@@ -103,6 +103,7 @@ impl serde::Serialize for SessionView<'_> {
         s.serialize_field("expires_at", &Timestamp(expires_at))?;
         s.serialize_field("state", &row.state)?;
         s.serialize_field("current", &self.current)?;
+        s.serialize_field("renamed_by_device", &row.renamed_by_device)?;
         s.end()
     }
 }
@@ -162,6 +163,7 @@ mod tests {
             last_heartbeat_at: time(rng),
             state: *rng.pick(&[SessionState::Active, SessionState::Idle]),
             revocation: None,
+            renamed_by_device: (rng.next() & 1 == 0).then(|| (*rng.pick(NAMES)).into()),
         }
     }
 

@@ -5,6 +5,7 @@ use latch_protocol::{
     SessionToken,
 };
 
+use super::accounts::Accounts;
 use super::events::EventLog;
 use crate::clock::{to_datetime, Millis};
 use crate::error::{ApiError, ApiResult};
@@ -47,6 +48,8 @@ pub struct SessionRow {
     pub last_heartbeat_at: Millis,
     pub state: SessionState,
     pub revocation: Option<Revocation>,
+    /// Who renamed it, when another session did (`Session::renamed_by_device`).
+    pub renamed_by_device: Option<String>,
 }
 
 impl SessionRow {
@@ -60,6 +63,7 @@ impl SessionRow {
             expires_at: to_datetime(lifetimes.expiry(self.created_at, self.last_active_at).0),
             state: self.state,
             current,
+            renamed_by_device: self.renamed_by_device.clone(),
         }
     }
 }
@@ -117,7 +121,14 @@ pub trait Sessions {
         last_active_at: Millis,
         state: SessionState,
     ) -> ApiResult<()>;
-    fn set_device_name(&mut self, id: &str, name: &str) -> ApiResult<()>;
+    /// Renames a session; `renamed_by` is the renaming device's name when
+    /// another session did it, `None` when it renamed itself.
+    fn set_device_name(&mut self, id: &str, name: &str, renamed_by: Option<&str>) -> ApiResult<()>;
+    /// The `ip` of every session of the account that was live at some
+    /// moment after `since` (live now, or revoked after it).
+    fn session_ips(&mut self, account_id: &str, since: Millis) -> ApiResult<Vec<String>>;
+    /// Every live session of every account (for `latchd admin revoke --all`).
+    fn all_live_sessions(&mut self) -> ApiResult<Vec<SessionRow>>;
     /// Forgets the sessions revoked before `before`.
     fn prune_sessions(&mut self, before: Millis) -> ApiResult<()>;
 }
@@ -155,6 +166,7 @@ pub fn create_session<S: Sessions + EventLog + ?Sized>(
         last_heartbeat_at: now,
         state: SessionState::Active,
         revocation: None,
+        renamed_by_device: None,
     };
     store.insert_session(&row, secrets::token_hash(token.expose()).as_slice())?;
     record(store, &row, lifetimes, now, Event::SessionCreated)?;
@@ -288,18 +300,62 @@ pub fn heartbeat<S: Sessions + EventLog + ?Sized>(
     Ok(())
 }
 
+/// Renames `session` for `by`, the caller. Renaming another device is
+/// allowed (a feature), but the row then says who did it: a stolen token
+/// that relabels the victim's devices leaves its own name on each. A
+/// self-rename clears the mark: the name is then the device's own choice
+/// again. A rename to the name it already has changes nothing, the mark
+/// included.
 pub fn rename_session<S: Sessions + EventLog + ?Sized>(
     store: &mut S,
     session: &SessionRow,
+    by: &SessionRow,
     name: &str,
     lifetimes: &Lifetimes,
     now: Millis,
 ) -> ApiResult<SessionRow> {
-    store.set_device_name(&session.id, name)?;
+    if session.device.name == name {
+        return Ok(session.clone());
+    }
+    let renamed_by = (by.id != session.id).then(|| by.device.name.clone());
+    store.set_device_name(&session.id, name, renamed_by.as_deref())?;
     let mut renamed = session.clone();
     renamed.device.name = name.to_owned();
-    if renamed.device.name != session.device.name {
-        record(store, &renamed, lifetimes, now, Event::SessionUpdated)?;
-    }
+    renamed.renamed_by_device = renamed_by;
+    record(store, &renamed, lifetimes, now, Event::SessionUpdated)?;
     Ok(renamed)
+}
+
+/// Whose sessions `latchd admin revoke` ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminScope {
+    /// The account with this (normalised) email; none when it has no account.
+    Account(String),
+    /// Every account.
+    All,
+}
+
+/// The operator's way to end sessions (ASVS 5.0 7.4.5): revokes the live
+/// sessions in `scope` with the reason `admin` and no `by_device`, each
+/// announced on the account's streams like any other revocation. Written
+/// over the traits only, so every backend has it. Answers how many ended.
+pub fn admin_revoke<S: Sessions + EventLog + Accounts + ?Sized>(
+    store: &mut S,
+    scope: &AdminScope,
+    now: Millis,
+) -> ApiResult<u32> {
+    let sessions = match scope {
+        AdminScope::Account(email) => match store.account_by_email(email)? {
+            Some(account) => store.live_sessions(&account.id)?,
+            None => Vec::new(),
+        },
+        AdminScope::All => store.all_live_sessions()?,
+    };
+    let mut revoked = 0u32;
+    for session in &sessions {
+        if revoke(store, session, RevocationReason::Admin, None, now, now)? {
+            revoked += 1;
+        }
+    }
+    Ok(revoked)
 }

@@ -300,7 +300,8 @@ export class FakeBackend {
       ].join("\n"),
     setServer: (args) => {
       const url = String(args.url ?? "").trim();
-      if (!/^https:\/\/[^/\s]+|^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/.test(url)) {
+      // As Rust: plain http:// only to a loopback IP literal, never "localhost".
+      if (!/^https:\/\/[^/\s]+|^http:\/\/(127(\.\d{1,3}){3}|\[::1\])(:\d+)?(\/|$)/.test(url)) {
         throw err(
           "invalid_server",
           "Enter the server's full address, starting with https:// (http:// only for this computer).",
@@ -368,7 +369,13 @@ export class FakeBackend {
       if (!nameOk(name)) throw err("invalid_name", BAD_NAME);
       const found = this.sessions.find((s) => s.id === args.sessionId);
       if (!found) throw err("not_found", "That device is no longer signed in.");
-      const updated = { ...found, device_name: name };
+      // As latchd: another device's rename says who did it; one's own clears it.
+      const me = this.sessions.find((s) => s.current);
+      const updated = {
+        ...found,
+        device_name: name,
+        renamed_by_device: found.current ? null : (me?.device_name ?? null),
+      };
       this.sessions = this.sessions.map((s) => (s.id === updated.id ? updated : s));
       if (updated.current) this.auth = { ...auth, session: updated };
       return updated;

@@ -116,6 +116,7 @@ export function seedSessions(now = Date.now()): SessionView[] {
       state: idleDaysLeft === undefined ? "active" : "idle",
       current: i === 0,
       expiry: idleDaysLeft === undefined ? null : { at: expiresAt, if_unused: true },
+      renamed_by_device: null,
     };
   });
 }

@@ -172,6 +172,8 @@ export type RevocationReason =
 "logged_out_everywhere" | "expired_idle" | "expired_absolute" | 
 /**  Over the cap of live sessions; the least recently active goes. */
 "evicted" | 
+/**  The server's operator ended it (`latchd admin revoke`). */
+"admin" | 
 /**
  *  A reason this version doesn't know (a newer server's), kept as sent
  *  and written back as it came. latchd never sends one.
@@ -199,6 +201,8 @@ export type SessionView_Deserialize = {
 	current: boolean,
 	/**  When to say "Expires in …": None when not worth saying. */
 	expiry?: Expiry | null,
+	/**  The device that renamed this one, when another did ("renamed from Pixel 8"). */
+	renamed_by_device?: string | null,
 };
 
 /**  One row of Active sessions. */
@@ -217,6 +221,8 @@ export type SessionView_Serialize = {
 	current: boolean,
 	/**  When to say "Expires in …": None when not worth saying. */
 	expiry: Expiry | null,
+	/**  The device that renamed this one, when another did ("renamed from Pixel 8"). */
+	renamed_by_device: string | null,
 };
 
 /**  The Active sessions list with how fresh it is. */

@@ -14,6 +14,8 @@ export type SignOutRequest =
 export interface Toast {
   id: number;
   message: string;
+  /** The device names in `message`, shown isolated. */
+  names: string[];
 }
 
 const TOAST_MS = 6000;
@@ -24,9 +26,9 @@ class UiState {
   toasts = $state<Toast[]>([]);
   #nextId = 1;
 
-  toast(message: string): void {
+  toast(message: string, names: string[] = []): void {
     const id = this.#nextId++;
-    this.toasts = [...this.toasts, { id, message }];
+    this.toasts = [...this.toasts, { id, message, names }];
     setTimeout(() => this.dismiss(id), TOAST_MS);
   }
 

@@ -68,6 +68,17 @@ export const dialogs = {
   },
 };
 
+/** The toast that says `text` (its device names are <bdi>s of their own,
+ * so the text spans several elements). */
+export function findToast(text: string): Promise<HTMLElement> {
+  return screen.findByText(
+    (_, el) =>
+      el?.classList.contains("message") === true &&
+      el.closest(".toast") !== null &&
+      el.textContent === text,
+  );
+}
+
 /** The row of the session list that shows this device name. */
 export function sessionRow(name: string): HTMLElement {
   const list = screen.getByRole("list", { name: /signed-in devices/i });

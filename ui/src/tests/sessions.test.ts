@@ -5,6 +5,7 @@ import type { SessionView } from "../lib/types";
 import {
   dialogs,
   expectNoAxeViolations,
+  findToast,
   renderApp,
   sessionRow,
   expectCalledOnce,
@@ -123,7 +124,7 @@ describe("active sessions", () => {
     await user.click(dialogs.button(dialog, "Terminate"));
     await waitFor(() => dialogs.noneOpen());
     expectCalledOnce(fake, "terminate_session", { sessionId: "s-pixel" });
-    expect(await screen.findByText("Pixel 8 signed out")).toBeInTheDocument();
+    expect(await findToast("Pixel 8 signed out")).toBeInTheDocument();
     await waitFor(() => expect(rowNames()).not.toContain("Pixel 8"));
     // Its row is gone, so focus lands on the page heading.
     expect(screen.getByRole("heading", { level: 1, name: "Active sessions" })).toHaveFocus();

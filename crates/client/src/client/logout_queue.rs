@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::persistence::PENDING_LOGOUTS_KEY;
 use super::LatchClient;
 use crate::error::ClientError;
-use crate::server_url::ServerUrl;
+use crate::server_url::{migrate_localhost, ServerUrl};
 
 #[derive(Serialize, Deserialize)]
 struct PendingLogout {
@@ -49,8 +49,9 @@ impl LatchClient {
         let attempted = self.pending_logouts();
         let mut undelivered = Vec::new();
         for logout in &attempted {
-            let delivered = match ServerUrl::parse(&logout.server).and_then(|url| self.api_for(url))
-            {
+            // Queued by a version that still allowed http://localhost.
+            let server = migrate_localhost(&logout.server);
+            let delivered = match ServerUrl::parse(&server).and_then(|url| self.api_for(url)) {
                 Ok(api) => matches!(
                     api.delete_session(&logout.token, "current").await,
                     Ok(()) | Err(ClientError::SessionEnded(_))

@@ -14,7 +14,8 @@ use latch_protocol::{normalize_name, Account, FlowId, Session, SessionToken};
 use serde::{Deserialize, Serialize};
 
 use super::LatchClient;
-use crate::server_url::ServerUrl;
+use crate::private_fs;
+use crate::server_url::{migrate_localhost, ServerUrl};
 use crate::state::{PendingFlow, SignInState};
 use crate::status::Lifetimes;
 use crate::view::SignedOutNotice;
@@ -150,6 +151,17 @@ impl LatchClient {
     /// missing file is a first start (or one from before version 1); a
     /// damaged one is set aside: never an error.
     fn load(&self) -> (StateFile, Option<String>) {
+        let (mut file, warning) = self.load_as_saved();
+        // Saved by a version that allowed http://localhost, which this one
+        // refuses (RFC 8252 §8.3): the same server by its address. The next
+        // save writes it so.
+        for account in &mut file.accounts {
+            account.server = migrate_localhost(&account.server);
+        }
+        (file, warning)
+    }
+
+    fn load_as_saved(&self) -> (StateFile, Option<String>) {
         let path = self.state_path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -277,10 +289,12 @@ impl LatchClient {
             }
         };
         let path = self.state_path();
+        // 0600: no secret in here, but the account's email, its devices
+        // and their addresses are nobody else's business.
         let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&self.inner.config.data_dir)?;
+            private_fs::create_dir(&self.inner.config.data_dir)?;
             let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&file)?)?;
+            private_fs::write_new(&tmp, &serde_json::to_vec(&file)?)?;
             std::fs::rename(&tmp, &path)
         };
         if let Err(e) = write() {

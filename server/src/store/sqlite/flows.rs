@@ -3,32 +3,77 @@ use rusqlite::{params, OptionalExtension};
 use super::Sqlite;
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{FlowRow, Flows};
+use crate::store::{Counted, FlowRow, Flows};
 
 impl Flows for Sqlite<'_> {
-    fn recent_flow_times(&mut self, email: &str, since: Millis) -> ApiResult<Vec<Millis>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT created_at FROM flows WHERE email = ?1 AND created_at > ?2 ORDER BY created_at",
-        )?;
-        let times = stmt
-            .query_map(params![email, since], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<Millis>>>()?;
-        Ok(times)
+    fn nth_newest_flow(
+        &mut self,
+        counted: &Counted<'_>,
+        since: Millis,
+        n: u32,
+    ) -> ApiResult<Option<Millis>> {
+        let offset = i64::from(n.saturating_sub(1));
+        let (filter, keys): (&str, Vec<&str>) = match *counted {
+            Counted::InboxFrom {
+                send_address,
+                requester,
+            } => (
+                "send_address = ?3 AND requester = ?4 AND",
+                vec![send_address, requester],
+            ),
+            Counted::InboxFromStrangers { send_address } => (
+                "send_address = ?3 AND known_requester = 0 AND",
+                vec![send_address],
+            ),
+            Counted::DomainFrom { domain, requester } => (
+                "requester = ?3 AND domain = ?4 AND",
+                vec![requester, domain],
+            ),
+            Counted::All => ("", vec![]),
+        };
+        let sql = format!(
+            "SELECT created_at FROM flows WHERE {filter} created_at > ?1
+             ORDER BY created_at DESC LIMIT 1 OFFSET ?2"
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&since, &offset];
+        values.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt
+            .query_row(values.as_slice(), |row| row.get(0))
+            .optional()?)
     }
 
-    fn supersede_open_flows(&mut self, email: &str) -> ApiResult<()> {
+    fn supersede_open_flows(&mut self, email: &str, requester: &str) -> ApiResult<()> {
         self.exec(
-            "UPDATE flows SET superseded = 1 WHERE email = ?1 AND used_at IS NULL AND superseded = 0",
-            [email],
+            "UPDATE flows SET superseded = 1
+             WHERE email = ?1 AND requester = ?2 AND used_at IS NULL AND superseded = 0",
+            [email, requester],
         )
+    }
+
+    fn open_flows(&mut self, email: &str, now: Millis) -> ApiResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM flows
+             WHERE email = ?1 AND used_at IS NULL AND superseded = 0 AND expires_at > ?2
+             ORDER BY created_at, rowid",
+        )?;
+        let ids = stmt
+            .query_map(params![email, now], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
+    fn supersede_flow(&mut self, id: &str) -> ApiResult<()> {
+        self.exec("UPDATE flows SET superseded = 1 WHERE id = ?1", [id])
     }
 
     fn insert_flow(&mut self, flow: &FlowRow) -> ApiResult<()> {
         let device_json = serde_json::to_string(&flow.device)
             .map_err(|e| ApiError::Internal(format!("device json: {e}")))?;
         self.exec(
-            "INSERT INTO flows (id, email, code_hash, code_challenge, device, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO flows (id, email, code_hash, code_challenge, device, created_at, expires_at,
+                                requester, send_address, domain, known_requester)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 flow.id,
                 flow.email,
@@ -36,7 +81,11 @@ impl Flows for Sqlite<'_> {
                 flow.code_challenge,
                 device_json,
                 flow.created_at,
-                flow.expires_at
+                flow.expires_at,
+                flow.requester,
+                flow.send_address,
+                flow.domain,
+                flow.known_requester
             ],
         )
     }
@@ -87,5 +136,9 @@ fn flow_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<FlowRow> {
         failed_tries: row.get("failed_tries")?,
         superseded: row.get("superseded")?,
         used_at: row.get("used_at")?,
+        requester: row.get("requester")?,
+        send_address: row.get("send_address")?,
+        domain: row.get("domain")?,
+        known_requester: row.get("known_requester")?,
     })
 }

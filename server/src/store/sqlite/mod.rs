@@ -15,6 +15,8 @@ use crate::hub::Outbox;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0001_init.sql"),
     include_str!("../../../migrations/0002_sessions_by_recency.sql"),
+    include_str!("../../../migrations/0003_flows_by_requester.sql"),
+    include_str!("../../../migrations/0004_renamed_by_device.sql"),
 ];
 
 /// A transaction of the SQLite database as a [`Store`](super::Store). The

@@ -17,7 +17,8 @@ use crate::store::{Lifetimes, SessionRow, Sessions, IDLE_AFTER_MS};
 macro_rules! session_columns {
     () => {
         "id, account_id, device_name, platform, os_version, app, app_version, ip, created_at,
-         last_active_at, last_heartbeat_at, state, revoked_at, revoked_reason, revoked_by_device"
+         last_active_at, last_heartbeat_at, state, revoked_at, revoked_reason, revoked_by_device,
+         renamed_by_device"
     };
 }
 
@@ -64,6 +65,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
         last_heartbeat_at: row.get(10)?,
         state,
         revocation,
+        renamed_by_device: row.get(15)?,
     })
 }
 
@@ -312,11 +314,31 @@ impl Sessions for Sqlite<'_> {
         )
     }
 
-    fn set_device_name(&mut self, id: &str, name: &str) -> ApiResult<()> {
+    fn set_device_name(&mut self, id: &str, name: &str, renamed_by: Option<&str>) -> ApiResult<()> {
         self.exec(
-            "UPDATE sessions SET device_name = ?2 WHERE id = ?1",
-            params![id, name],
+            "UPDATE sessions SET device_name = ?2, renamed_by_device = ?3 WHERE id = ?1",
+            params![id, name, renamed_by],
         )
+    }
+
+    fn session_ips(&mut self, account_id: &str, since: Millis) -> ApiResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT ip FROM sessions
+             WHERE account_id = ?1 AND (revoked_at IS NULL OR revoked_at > ?2)",
+        )?;
+        let ips = stmt
+            .query_map(params![account_id, since], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ips)
+    }
+
+    fn all_live_sessions(&mut self) -> ApiResult<Vec<SessionRow>> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE revoked_at IS NULL ORDER BY account_id, rowid"
+        );
+        query_sessions(self.conn, sql, [])
     }
 
     fn prune_sessions(&mut self, before: Millis) -> ApiResult<()> {
