@@ -93,6 +93,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     options.max_connections = serve::fit_to_file_limit(options.max_connections);
     // Before the "listening" line, so whoever waits for it can call admin.
     let _admin = admin_socket(&state, &database)?;
+    let signals = ShutdownSignals::listen();
     // Tests and scripts read this line to find an ephemeral port.
     println!("latchd listening on http://{local}");
     tracing::info!(%local, dev = state.config.dev, smtp = state.config.smtp_url.is_some(), "latchd started");
@@ -111,7 +112,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = state.shutdown.clone();
     let app = http::router(state);
     serve::run(listener, app, options, shutdown, async move {
-        shutdown_signal().await;
+        signals.recv().await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
     })
@@ -150,25 +151,51 @@ fn admin_socket(_: &AppState, _: &std::path::Path) -> anyhow::Result<Option<()>>
     Ok(None)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// SIGINT and SIGTERM, listened for from the moment this is made. It is
+/// made before the "listening" line: a supervisor that signals as soon as it
+/// reads that line would otherwise meet the default action, and latchd would
+/// die without closing its streams or removing its admin socket.
+struct ShutdownSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn listen() -> ShutdownSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
+    }
+
+    /// Waits for the first of them.
+    async fn recv(self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = next(self.interrupt) => {},
+                _ = next(self.terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

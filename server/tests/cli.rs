@@ -216,3 +216,18 @@ async fn sigterm_closes_streams_and_stops_cleanly() {
     assert!(stream.closes_within(Duration::from_secs(2)).await);
     assert!(server.log_text().contains("shutting down"));
 }
+
+/// A supervisor may signal as soon as it reads the "listening" line: the
+/// handlers are in place by then (before, they were installed only when
+/// serving began, a moment later, and SIGTERM in between killed latchd
+/// without its goodbye). Each start is signalled at once, so the window is
+/// hit when it exists.
+#[tokio::test]
+async fn sigterm_right_after_the_listening_line_still_stops_cleanly() {
+    for _ in 0..10 {
+        let mut server = Server::start(&[]);
+        let status = server.terminate();
+        assert!(status.success(), "{status:?}\n{}", server.log_text());
+        assert!(server.log_text().contains("shutting down"));
+    }
+}

@@ -328,3 +328,16 @@ async fn client_state_json_is_0600_even_over_a_leftover_temp_file() {
         "rewritten 0600, not with the leftover's mode"
     );
 }
+
+#[tokio::test]
+async fn a_name_set_while_signed_out_is_kept_after_a_relaunch() {
+    let server = Latchd::start(&[]);
+    let a = device(&server, "Laptop").await;
+    assert_eq!(state_name(&a.client), "signed-out");
+    assert_eq!(
+        a.client.set_device_name("Kitchen PC").await.unwrap(),
+        "Kitchen PC"
+    );
+    let a = relaunch(&server, a).await;
+    assert_eq!(a.client.device_name(), "Kitchen PC");
+}

@@ -103,6 +103,7 @@ impl LatchClient {
         } else {
             self.core().device_name = name;
             self.publish();
+            self.persist();
         }
         Ok(self.device_name())
     }
